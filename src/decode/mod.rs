@@ -1,0 +1,759 @@
+//! JSON to Arrow: in come the records of one API page (`serde_json::Value`s), out go Arrow
+//! record batches in the table's effective schema. Each record is projected onto the
+//! columns (renames, RFC 3339 → microsecond timestamps, arbitrary-key objects → JSON text).
+//! Under the `evolve` policy a field the schema does not know becomes a new nullable column
+//! (or struct field) before the page is decoded; a value that does not fit its column goes
+//! into the `_rescued` JSON column; nothing is dropped. Rows then go through arrow-json's
+//! `Decoder`, one page at a time, so memory is bounded by the page size.
+
+pub mod schema;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{new_null_array, Array, ArrayRef, AsArray, ListArray, StructArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::json::reader::{Decoder, ReaderBuilder};
+use arrow::record_batch::RecordBatch;
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use schema::{infer, path_join, path_keys, sanitize, unique_name};
+pub use schema::{Column, ColumnType, TableSchema, RESCUED};
+
+/// Rows handed to arrow-json at once; pages are at most this large or are split.
+const CHUNK_ROWS: usize = 8192;
+
+/// What to do with a field the schema does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaPolicy {
+    /// Add it as a new nullable column (or struct field); the schema only widens.
+    #[default]
+    Evolve,
+    /// Keep it in `_rescued`; the schema never changes.
+    Freeze,
+    /// Stop the table with a message naming the field and a record id.
+    Fail,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("table {table}: record {record} has no value for required column {column}")]
+    MissingRequired {
+        table: String,
+        column: String,
+        record: String,
+    },
+    #[error("table {table}: a record is not a JSON object: {found}")]
+    NotAnObject { table: String, found: String },
+    #[error("table {table}: field {field} is not in the schema (schema policy `fail`); example record id {record}")]
+    UnknownField {
+        table: String,
+        field: String,
+        record: String,
+    },
+    #[error("table {table}: arrow decoder: {source}")]
+    Arrow { table: String, source: ArrowError },
+}
+
+/// What decoding saw, for the run summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DecodeStats {
+    pub rows: u64,
+    /// Source path → number of values rescued from it.
+    pub rescued: BTreeMap<String, u64>,
+    /// Values of excluded (secret) fields dropped.
+    pub excluded: u64,
+}
+
+/// Which parts of a source record the columns read: a leaf consumes its whole subtree, an
+/// inner node only the keys below it.
+#[derive(Debug, Default)]
+struct Consumed {
+    children: HashMap<String, Consumed>,
+    whole: bool,
+}
+
+impl Consumed {
+    fn insert(&mut self, path: &str) {
+        let mut node = self;
+        for part in path_keys(path) {
+            node = node.children.entry(part).or_default();
+        }
+        node.whole = true;
+    }
+
+    fn of(schema: &TableSchema) -> Consumed {
+        let mut c = Consumed::default();
+        for col in &schema.columns {
+            if !col.source().starts_with('$') {
+                c.insert(col.source());
+            }
+        }
+        for e in schema.exclude.iter().chain(&schema.ignore) {
+            c.insert(e);
+        }
+        c
+    }
+}
+
+/// Turns pages of JSON records into record batches of one table.
+pub struct BatchDecoder {
+    schema: TableSchema,
+    policy: SchemaPolicy,
+    run_id: String,
+    arrow: SchemaRef,
+    decoder: Decoder,
+    consumed: Consumed,
+    stats: DecodeStats,
+    changes: Vec<String>,
+}
+
+fn build_decoder(schema: &TableSchema) -> Result<(SchemaRef, Decoder), DecodeError> {
+    let arrow = schema.arrow_schema();
+    let decoder = ReaderBuilder::new(Arc::new(offset_utc(&arrow)))
+        .with_batch_size(CHUNK_ROWS)
+        .build_decoder()
+        .map_err(|source| DecodeError::Arrow {
+            table: schema.table.clone(),
+            source,
+        })?;
+    Ok((arrow, decoder))
+}
+
+impl BatchDecoder {
+    /// `schema` is the table's effective schema (declared plus what earlier runs found);
+    /// `run_id` is recorded on every column this run discovers.
+    pub fn with_policy(
+        schema: TableSchema,
+        policy: SchemaPolicy,
+        run_id: &str,
+    ) -> Result<BatchDecoder, DecodeError> {
+        let (arrow, decoder) = build_decoder(&schema)?;
+        let consumed = Consumed::of(&schema);
+        Ok(BatchDecoder {
+            schema,
+            policy,
+            run_id: run_id.into(),
+            arrow,
+            decoder,
+            consumed,
+            stats: DecodeStats::default(),
+            changes: Vec::new(),
+        })
+    }
+
+    /// The schema of the batches decoded last (it only ever widens).
+    pub fn arrow_schema(&self) -> SchemaRef {
+        self.arrow.clone()
+    }
+
+    /// The effective schema, with whatever this run discovered.
+    pub fn table_schema(&self) -> &TableSchema {
+        &self.schema
+    }
+
+    /// Schema changes made by this decoder, one line each.
+    pub fn changes(&self) -> &[String] {
+        &self.changes
+    }
+
+    pub fn stats(&self) -> &DecodeStats {
+        &self.stats
+    }
+
+    /// Decodes one page. `parent` is the parent object's id for fan-out tables.
+    pub fn decode(
+        &mut self,
+        records: &[Value],
+        parent: Option<&str>,
+    ) -> Result<Vec<RecordBatch>, DecodeError> {
+        if self.policy != SchemaPolicy::Freeze && self.discover(records)? {
+            let (arrow, decoder) = build_decoder(&self.schema)?;
+            self.arrow = arrow;
+            self.decoder = decoder;
+            self.consumed = Consumed::of(&self.schema);
+        }
+        let mut out = Vec::new();
+        for chunk in records.chunks(CHUNK_ROWS) {
+            let rows = chunk
+                .iter()
+                .map(|r| self.project(r, parent))
+                .collect::<Result<Vec<_>, _>>()?;
+            let err = |source| DecodeError::Arrow {
+                table: self.schema.table.clone(),
+                source,
+            };
+            self.decoder.serialize(&rows).map_err(err)?;
+            if let Some(b) = self.decoder.flush().map_err(err)? {
+                out.push(conform(&b, &self.arrow).map_err(err)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds fields the schema does not know; under `evolve` adds them, under `fail` stops.
+    /// Returns whether the schema changed.
+    fn discover(&mut self, records: &[Value]) -> Result<bool, DecodeError> {
+        let mut changed = false;
+        for rec in records {
+            let Some(obj) = rec.as_object() else { continue };
+            let mut unknown = Vec::new();
+            unknown_paths(obj, &self.consumed, "", &mut unknown);
+            for (path, v) in unknown {
+                self.refuse_if_fail(&path, rec)?;
+                let Some(ty) = infer(v) else { continue };
+                let taken: Vec<&str> = self
+                    .schema
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
+                let name = unique_name(&sanitize(&path.replace('/', "_")), &taken);
+                self.changes.push(format!(
+                    "added column {name} ({}) from {path}",
+                    schema::type_name(&ty)
+                ));
+                self.schema
+                    .columns
+                    .push(Column::discovered(name, path.clone(), ty, &self.run_id));
+                self.consumed.insert(&path);
+                changed = true;
+            }
+            let (policy, run_id) = (self.policy, self.run_id.clone());
+            let mut nested = Vec::new();
+            for c in self.schema.columns.iter_mut() {
+                if c.source().starts_with('$') {
+                    continue;
+                }
+                if let Some(v) = lookup(rec, c.source()) {
+                    widen(&mut c.ty, v, &c.name, &run_id, &mut nested);
+                }
+            }
+            if let Some((field, _)) = nested.first() {
+                if policy == SchemaPolicy::Fail {
+                    return Err(self.unknown_field(field, rec));
+                }
+            }
+            for (_, line) in nested {
+                self.changes.push(line);
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    fn refuse_if_fail(&self, field: &str, rec: &Value) -> Result<(), DecodeError> {
+        if self.policy == SchemaPolicy::Fail {
+            return Err(self.unknown_field(field, rec));
+        }
+        Ok(())
+    }
+
+    fn unknown_field(&self, field: &str, rec: &Value) -> DecodeError {
+        let id = ["_id", "id"]
+            .iter()
+            .find_map(|k| rec.get(*k).and_then(Value::as_str))
+            .unwrap_or("(none)");
+        DecodeError::UnknownField {
+            table: self.schema.table.clone(),
+            field: field.into(),
+            record: id.into(),
+        }
+    }
+
+    fn project(&mut self, rec: &Value, parent: Option<&str>) -> Result<Value, DecodeError> {
+        let obj = rec.as_object().ok_or_else(|| DecodeError::NotAnObject {
+            table: self.schema.table.clone(),
+            found: truncate(&rec.to_string(), 80),
+        })?;
+        let mut rescued = Map::new();
+        let mut row = Map::new();
+        for c in &self.schema.columns {
+            let v = match c.source() {
+                "$parent" => parent
+                    .map(|p| Value::String(p.into()))
+                    .unwrap_or(Value::Null),
+                path => lookup(rec, path)
+                    .map(|v| coerce(&c.ty, v, path, &mut rescued))
+                    .unwrap_or(Value::Null),
+            };
+            if v.is_null() && !c.nullable {
+                return Err(DecodeError::MissingRequired {
+                    table: self.schema.table.clone(),
+                    column: c.name.clone(),
+                    record: truncate(&rec.to_string(), 120),
+                });
+            }
+            row.insert(c.name.clone(), v);
+        }
+        unknown_fields(obj, &self.consumed, "", &mut rescued);
+        for e in &self.schema.exclude {
+            if lookup(rec, e).is_some_and(|v| !v.is_null()) {
+                self.stats.excluded += 1;
+            }
+        }
+        self.stats.rows += 1;
+        if !rescued.is_empty() {
+            for k in rescued.keys() {
+                *self.stats.rescued.entry(k.clone()).or_default() += 1;
+            }
+            row.insert(
+                RESCUED.into(),
+                Value::String(Value::Object(rescued).to_string()),
+            );
+        }
+        Ok(Value::Object(row))
+    }
+}
+
+/// Adds to struct types (also inside lists) every key of `v` they do not have; returns the
+/// changes as (field path, description).
+fn widen(
+    ty: &mut ColumnType,
+    v: &Value,
+    path: &str,
+    run_id: &str,
+    changes: &mut Vec<(String, String)>,
+) {
+    match (ty, v) {
+        (ColumnType::Struct(cols), Value::Object(m)) => {
+            for (k, x) in m {
+                if x.is_null() {
+                    continue;
+                }
+                match cols
+                    .iter_mut()
+                    .find(|c| path_keys(c.source()).first().map(String::as_str) == Some(k.as_str()))
+                {
+                    Some(c) => {
+                        let sub = format!("{path}.{}", c.name);
+                        widen(&mut c.ty, x, &sub, run_id, changes);
+                    }
+                    None => {
+                        let Some(t) = infer(x) else { continue };
+                        let taken: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+                        let name = unique_name(&sanitize(k), &taken);
+                        let line = format!("added field {path}.{name} ({})", schema::type_name(&t));
+                        cols.push(Column::discovered(name, path_join("", k), t, run_id));
+                        changes.push((format!("{path}/{k}"), line));
+                    }
+                }
+            }
+        }
+        (ColumnType::List(inner), Value::Array(items)) => {
+            for x in items {
+                widen(inner, x, path, run_id, changes);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The value at a source path (`a/b`), if any.
+pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for k in path_keys(path) {
+        cur = cur.get(k.as_str())?;
+    }
+    Some(cur)
+}
+
+/// The non-null values under keys the columns do not read, with their paths.
+fn unknown_paths<'a>(
+    obj: &'a Map<String, Value>,
+    consumed: &Consumed,
+    prefix: &str,
+    out: &mut Vec<(String, &'a Value)>,
+) {
+    for (k, v) in obj {
+        let path = path_join(prefix, k);
+        match consumed.children.get(k) {
+            None if !v.is_null() => out.push((path, v)),
+            Some(node) if !node.whole => {
+                if let Value::Object(inner) = v {
+                    unknown_paths(inner, node, &path, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rescues every non-null value under keys the columns do not read.
+fn unknown_fields(
+    obj: &Map<String, Value>,
+    consumed: &Consumed,
+    prefix: &str,
+    rescued: &mut Map<String, Value>,
+) {
+    let mut found = Vec::new();
+    unknown_paths(obj, consumed, prefix, &mut found);
+    for (path, v) in found {
+        rescued.insert(path, v.clone());
+    }
+}
+
+/// Microseconds since the epoch of an RFC 3339 string.
+pub fn parse_timestamp_us(s: &str) -> Option<i64> {
+    let t = DateTime::parse_from_rfc3339(s).ok()?;
+    t.timestamp()
+        .checked_mul(1_000_000)?
+        .checked_add(t.timestamp_subsec_micros() as i64)
+}
+
+/// Fits `v` to `ty`; a misfit is recorded under `path` and becomes null.
+fn coerce(ty: &ColumnType, v: &Value, path: &str, rescued: &mut Map<String, Value>) -> Value {
+    let fitted = match (ty, v) {
+        (_, Value::Null) => Some(Value::Null),
+        (ColumnType::String, Value::String(_))
+        | (ColumnType::Bool, Value::Bool(_))
+        | (ColumnType::Float64, Value::Number(_)) => Some(v.clone()),
+        (ColumnType::Int64, Value::Number(n)) if n.is_i64() => Some(v.clone()),
+        // JumpCloud sends "" for an unset date.
+        (ColumnType::Timestamp, Value::String(s)) if s.is_empty() => Some(Value::Null),
+        (ColumnType::Timestamp, Value::String(s)) => parse_timestamp_us(s).map(Value::from),
+        (ColumnType::Json, _) => Some(Value::String(v.to_string())),
+        (ColumnType::Struct(cols), Value::Object(m)) => {
+            let mut out = Map::new();
+            let mut consumed = Consumed::default();
+            for c in cols {
+                let sub = path_join(path, c.source());
+                let x = lookup(v, c.source())
+                    .map(|x| coerce(&c.ty, x, &sub, rescued))
+                    .unwrap_or(Value::Null);
+                out.insert(c.name.clone(), x);
+                consumed.insert(c.source());
+            }
+            unknown_fields(m, &consumed, path, rescued);
+            Some(Value::Object(out))
+        }
+        (ColumnType::List(inner), Value::Array(items)) => {
+            let mut misfits = Map::new();
+            let out: Vec<Value> = items
+                .iter()
+                .map(|x| coerce(inner, x, path, &mut misfits))
+                .collect();
+            // A list keeps its elements together: one misfit rescues the whole list.
+            misfits.is_empty().then_some(Value::Array(out))
+        }
+        _ => None,
+    };
+    fitted.unwrap_or_else(|| {
+        rescued.insert(path.to_string(), v.clone());
+        Value::Null
+    })
+}
+
+/// The schema with every `UTC` timestamp spelled `+00:00`, which arrow-json can build a
+/// decoder for without the time-zone database.
+pub fn offset_utc(schema: &Schema) -> Schema {
+    fn ty(t: &DataType) -> DataType {
+        match t {
+            DataType::Timestamp(u, Some(_)) => DataType::Timestamp(*u, Some("+00:00".into())),
+            DataType::Struct(fs) => {
+                DataType::Struct(fs.iter().map(|f| field(f)).collect::<Vec<_>>().into())
+            }
+            DataType::List(f) => DataType::List(Arc::new(field(f))),
+            other => other.clone(),
+        }
+    }
+    fn field(f: &Field) -> Field {
+        f.clone().with_data_type(ty(f.data_type()))
+    }
+    Schema::new_with_metadata(
+        schema.fields().iter().map(|f| field(f)).collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    )
+}
+
+/// `batch` in a wider schema: missing columns and struct fields as nulls, `+00:00`
+/// timestamps relabelled `UTC`. Every batch of a file goes through this, so a file holds
+/// one schema even when the table widened while it was being written.
+pub fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = target
+        .fields()
+        .iter()
+        .map(|f| match batch.column_by_name(f.name()) {
+            Some(c) => conform_array(c, f.data_type()),
+            None => Ok(new_null_array(f.data_type(), batch.num_rows())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(target.clone(), columns)
+}
+
+fn conform_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    if a.data_type() == to {
+        return Ok(a.clone());
+    }
+    match (a.data_type(), to) {
+        (DataType::Struct(_), DataType::Struct(fields)) => {
+            let s = a.as_struct();
+            let children = fields
+                .iter()
+                .map(|f| match s.column_by_name(f.name()) {
+                    Some(c) => conform_array(c, f.data_type()),
+                    None => Ok(new_null_array(f.data_type(), s.len())),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Arc::new(StructArray::try_new(
+                fields.clone(),
+                children,
+                s.nulls().cloned(),
+            )?))
+        }
+        (DataType::List(_), DataType::List(field)) => {
+            let l = a.as_list::<i32>();
+            let values = conform_array(l.values(), field.data_type())?;
+            Ok(Arc::new(ListArray::try_new(
+                field.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?))
+        }
+        _ => cast(a, to),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+    use serde_json::json;
+
+    fn schema() -> TableSchema {
+        TableSchema::parse(
+            "t.json",
+            r#"{"table": "t", "exclude": ["secret"], "columns": [
+                {"name": "id", "type": "string", "nullable": false, "source": "_id"},
+                {"name": "uid", "type": "int64", "source": "unix_uid"},
+                {"name": "created", "type": "timestamp"},
+                {"name": "mfa", "type": {"struct": [{"name": "configured", "type": "bool"}]}},
+                {"name": "tags", "type": {"list": "string"}},
+                {"name": "attributes", "type": "json"},
+                {"name": "to_id", "type": "string", "source": "to/id"},
+                {"name": "parent_id", "type": "string", "source": "$parent"}
+            ]}"#,
+        )
+        .expect("schema")
+    }
+
+    fn strings(b: &RecordBatch, c: &str) -> Vec<Option<String>> {
+        let a = b
+            .column_by_name(c)
+            .unwrap_or_else(|| panic!("column {c}"))
+            .as_string::<i32>();
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn projects_types_and_rescues_misfits() {
+        let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
+        let recs = vec![
+            json!({"_id": "a", "unix_uid": 5, "created": "2024-03-05T17:21:09.123Z", "mfa": {"configured": true}, "tags": ["x"], "attributes": [{"name": "a.b c", "value": "1"}], "secret": "s", "to": {"id": "t1"}}),
+            json!({"_id": "b", "unix_uid": "uid-6", "created": null, "mfa": {"configured": true, "new_key": 1}, "tags": ["x", 2], "extra": "e", "to": {"id": "t2", "type": "user"}}),
+        ];
+        let batches = d.decode(&recs, Some("p1")).expect("decode");
+        assert_eq!(batches.len(), 1);
+        let b = &batches[0];
+        assert_eq!(b.num_rows(), 2);
+        let uid = b
+            .column_by_name("uid")
+            .expect("uid")
+            .as_primitive::<Int64Type>();
+        assert_eq!(uid.value(0), 5);
+        assert!(uid.is_null(1));
+        let created = b
+            .column_by_name("created")
+            .expect("created")
+            .as_primitive::<TimestampMicrosecondType>();
+        assert_eq!(created.value(0), 1_709_659_269_123_000);
+        assert_eq!(
+            strings(b, "attributes")[0].as_deref(),
+            Some(r#"[{"name":"a.b c","value":"1"}]"#)
+        );
+        assert_eq!(strings(b, "parent_id")[1].as_deref(), Some("p1"));
+        assert_eq!(
+            strings(b, "to_id"),
+            [Some("t1".to_string()), Some("t2".to_string())]
+        );
+        let rescued = strings(b, RESCUED);
+        assert_eq!(rescued[0], None, "the secret is excluded, not rescued");
+        let r1: Value =
+            serde_json::from_str(rescued[1].as_deref().expect("rescued")).expect("json");
+        assert_eq!(
+            r1,
+            json!({"unix_uid": "uid-6", "mfa/new_key": 1, "tags": ["x", 2], "extra": "e", "to/type": "user"})
+        );
+        assert_eq!(d.stats().rows, 2);
+        assert_eq!(d.stats().excluded, 1);
+        assert_eq!(d.stats().rescued.get("unix_uid"), Some(&1));
+        assert!(d.changes().is_empty(), "freeze never changes the schema");
+    }
+
+    #[test]
+    fn evolve_adds_columns_and_struct_fields_and_keeps_misfits() {
+        let mut d =
+            BatchDecoder::with_policy(schema(), SchemaPolicy::Evolve, "run-1").expect("decoder");
+        let first = d
+            .decode(&[json!({"_id": "a", "mfa": {"configured": true}})], None)
+            .expect("page 1");
+        assert_eq!(first[0].num_columns(), 9);
+        let page2 = vec![
+            json!({"_id": "b", "a.b c": "dots", "A.b C": "collides", "Team Name": 3, "mfa": {"configured": false, "enrolledAt": "x"}, "to": {"id": "t", "kind": "k"}}),
+            json!({"_id": "c", "a.b c": 7, "unix_uid": 1.5}),
+        ];
+        let batches = d.decode(&page2, None).expect("page 2");
+        let b = &batches[0];
+        let names: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "uid",
+                "created",
+                "mfa",
+                "tags",
+                "attributes",
+                "to_id",
+                "parent_id",
+                "a_b_c",
+                "a_b_c_2",
+                "team_name",
+                "to_kind",
+                "_rescued"
+            ]
+        );
+        let f = b
+            .schema()
+            .field_with_name("a_b_c_2")
+            .expect("field")
+            .clone();
+        assert_eq!(
+            f.metadata().get(schema::SOURCE_KEY).map(String::as_str),
+            Some("A.b C")
+        );
+        assert_eq!(strings(b, "a_b_c"), [Some("dots".to_string()), None]);
+        assert_eq!(strings(b, "to_kind"), [Some("k".to_string()), None]);
+        let DataType::Struct(mfa) = b
+            .schema()
+            .field_with_name("mfa")
+            .expect("mfa")
+            .data_type()
+            .clone()
+        else {
+            panic!("struct")
+        };
+        assert_eq!(
+            mfa.iter().map(|f| f.name().as_str()).collect::<Vec<_>>(),
+            ["configured", "enrolled_at"]
+        );
+        // 7 does not fit the string column `a_b_c`, 1.5 does not fit int64: both rescued.
+        let r: Value = serde_json::from_str(strings(b, RESCUED)[1].as_deref().expect("rescued"))
+            .expect("json");
+        assert_eq!(r, json!({"a.b c": 7, "unix_uid": 1.5}));
+        assert_eq!(
+            d.changes(),
+            [
+                "added column a_b_c (string) from a.b c",
+                "added column a_b_c_2 (string) from A.b C",
+                "added column team_name (int64) from Team Name",
+                "added column to_kind (string) from to/kind",
+                "added field mfa.enrolled_at (string)",
+            ]
+        );
+        let disc = d
+            .table_schema()
+            .columns
+            .iter()
+            .find(|c| c.name == "team_name")
+            .expect("team_name");
+        assert_eq!(
+            (disc.origin.as_deref(), disc.since_run.as_deref()),
+            (Some("discovered"), Some("run-1"))
+        );
+        // A batch decoded before the change conforms to the wider schema.
+        let wide = conform(&first[0], &d.arrow_schema()).expect("conform");
+        assert_eq!(wide.num_columns(), 13);
+        assert_eq!(wide.column_by_name("a_b_c").expect("a_b_c").null_count(), 1);
+    }
+
+    #[test]
+    fn fail_policy_names_table_field_and_record() {
+        let mut d =
+            BatchDecoder::with_policy(schema(), SchemaPolicy::Fail, "run-1").expect("decoder");
+        let err = d
+            .decode(
+                &[json!({"_id": "a"}), json!({"_id": "rec-9", "surprise": 1})],
+                None,
+            )
+            .expect_err("fails");
+        assert_eq!(err.to_string(), "table t: field surprise is not in the schema (schema policy `fail`); example record id rec-9");
+        let err = d
+            .decode(&[json!({"_id": "rec-3", "mfa": {"new": true}})], None)
+            .expect_err("fails");
+        assert_eq!(err.to_string(), "table t: field mfa/new is not in the schema (schema policy `fail`); example record id rec-3");
+    }
+
+    #[test]
+    fn sanitised_names_are_sql_safe_and_deterministic() {
+        assert_eq!(sanitize("Team Name"), "team_name");
+        assert_eq!(sanitize("a.b c"), "a_b_c");
+        assert_eq!(sanitize("employeeIdentifier"), "employee_identifier");
+        assert_eq!(sanitize("部署"), "u90e8_u7f72");
+        assert_eq!(sanitize("emoji 🚀"), "emoji_u1f680");
+        assert_eq!(sanitize("@version"), "version");
+        assert_eq!(sanitize("2fa"), "c_2fa");
+        assert_eq!(sanitize("../.."), "field");
+        assert_eq!(
+            unique_name("team_name", &["team_name", "team_name_2"]),
+            "team_name_3"
+        );
+        assert_eq!(unique_name("_rescued", &[]), "_rescued_2");
+    }
+
+    #[test]
+    fn missing_required_column_names_table_and_column() {
+        let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
+        let err = d
+            .decode(&[json!({"unix_uid": 1})], None)
+            .expect_err("must fail");
+        assert!(
+            err.to_string().starts_with(
+                "table t: record {\"unix_uid\":1} has no value for required column id"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nanosecond_timestamps_keep_microseconds() {
+        assert_eq!(
+            parse_timestamp_us("2026-11-16T13:17:39.422123456Z"),
+            Some(1_794_835_059_422_123)
+        );
+        assert_eq!(
+            parse_timestamp_us("2026-11-16T13:17:39+01:00"),
+            Some(1_794_831_459_000_000)
+        );
+        assert_eq!(parse_timestamp_us("yesterday"), None);
+    }
+}

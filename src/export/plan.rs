@@ -1,0 +1,124 @@
+//! `jclake export --plan`: which endpoints a run would call for each table and about how
+//! many requests that takes, from counts alone (v1 `totalCount`, v2 `x-total-count` where
+//! a route sends it, Directory Insights `/events/count`); no records are fetched.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::events::{day_windows, stream_start};
+use super::ExportError;
+use crate::catalog::{Api, Fetch};
+use crate::config::ExportConfig;
+use crate::manifest;
+use crate::sink::{Lake, LakeLocation};
+use crate::source::{ApiClient, SourceError, PAGE_LIMIT};
+
+/// One table of the plan.
+#[derive(Debug, Clone)]
+pub struct PlanLine {
+    pub table: &'static str,
+    pub endpoint: String,
+    /// What the estimate rests on.
+    pub basis: String,
+    /// Requests, when the counts allow an estimate.
+    pub requests: Option<u64>,
+}
+
+fn pages(n: u64, size: u64) -> u64 {
+    n.div_ceil(size).max(1)
+}
+
+/// The number of objects of a list: v1 `totalCount`, or the `x-total-count` of a v2 route.
+async fn count(client: &ApiClient, api: Api, route: &str) -> Result<Option<u64>, SourceError> {
+    let base = client.endpoints().base_url.trim_end_matches('/');
+    match api {
+        Api::V1 => {
+            let v = client
+                .get_json(&format!("{base}/api/{route}?limit=1&fields=_id"))
+                .await?;
+            Ok(v.get("totalCount").and_then(Value::as_u64))
+        }
+        Api::V2 => {
+            let (_, h) = client
+                .get_with_headers(&format!("{base}/api/v2/{route}?limit=1"))
+                .await?;
+            Ok(h.get("x-total-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok()))
+        }
+    }
+}
+
+/// Counts what `cfg` would export and estimates the requests.
+pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine>, ExportError> {
+    let mut lines = Vec::new();
+    for r in &cfg.tables {
+        let line = match r.fetch {
+            Fetch::Collection { api, route } => {
+                let n = count(client, api, route).await?;
+                let family = if api == Api::V1 { "/api" } else { "/api/v2" };
+                PlanLine {
+                    table: r.table,
+                    endpoint: format!("GET {family}/{route}?limit={PAGE_LIMIT}&skip=…"),
+                    basis: n
+                        .map(|n| format!("{n} objects"))
+                        .unwrap_or_else(|| "count unknown (no x-total-count)".into()),
+                    requests: n.map(|n| pages(n, PAGE_LIMIT as u64)),
+                }
+            }
+            Fetch::FanOut {
+                parent_api,
+                parent_route,
+                path,
+            } => {
+                let n = count(client, parent_api, parent_route).await?;
+                PlanLine {
+                    table: r.table,
+                    endpoint: format!("GET /api/v2/{path} for each of /{parent_route}"),
+                    basis: n
+                        .map(|n| format!("{n} parents, one page each at least"))
+                        .unwrap_or_else(|| "parent count unknown".into()),
+                    requests: n.map(|n| pages(n, PAGE_LIMIT as u64) + n),
+                }
+            }
+            Fetch::Events => {
+                // A plan writes nothing: a local lake that does not exist yet has no state.
+                let fresh = matches!(&cfg.lake, LakeLocation::Local(p) if !p.exists());
+                let prior = if fresh {
+                    None
+                } else {
+                    manifest::read_state(&Lake::open(&cfg.lake, &cfg.s3)?)
+                        .await?
+                        .and_then(|s| s.events)
+                };
+                let end = Utc::now();
+                let (since, from) = stream_start(prior.as_ref(), &cfg.events, end);
+                let days = day_windows(from, since, end);
+                let start = days.first().map(|d| d.1).unwrap_or(end);
+                let url = format!(
+                    "{}/insights/directory/v1/events/count",
+                    client.endpoints().insights_url.trim_end_matches('/')
+                );
+                let body = json!({
+                    "service": cfg.events.services,
+                    "start_time": start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    "end_time": end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                });
+                let (v, _) = client.post_json(&url, &body).await?;
+                let n = v.get("count").and_then(Value::as_u64);
+                let size = cfg.events.page_size as u64;
+                PlanLine {
+                    table: r.table,
+                    endpoint: format!("POST /insights/directory/v1/events, one query per UTC day, {size} per page"),
+                    basis: match n {
+                        Some(n) => format!("{n} events over {} days from {}", days.len(), start.format("%Y-%m-%d %H:%M")),
+                        None => "event count unknown".into(),
+                    },
+                    requests: n.map(|n| n.div_ceil(size) + days.len() as u64),
+                }
+            }
+        };
+        lines.push(line);
+    }
+    Ok(lines)
+}

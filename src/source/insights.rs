@@ -1,0 +1,99 @@
+//! Directory Insights: one query (services, a time range, ascending) paged to its end with
+//! the opaque `X-Search_after` cursor, which is re-sent unchanged and never kept beyond the
+//! query. The first page with `X-Result-Count < X-Limit` is the last; `X-Limit` is read,
+//! since the service may use another page size than the one asked for.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+use super::{ApiClient, SourceError};
+
+/// The largest page the service allows.
+pub const MAX_EVENTS_PAGE: usize = 10_000;
+
+/// One events query over `[start, end)`.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    /// Service names, or `["all"]`.
+    pub services: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub page_size: usize,
+}
+
+/// The pages of one events query.
+pub struct EventPages<'a> {
+    client: &'a ApiClient,
+    url: String,
+    body: Value,
+    cursor: Option<Value>,
+    page: u32,
+    done: bool,
+}
+
+impl<'a> EventPages<'a> {
+    pub fn new(client: &'a ApiClient, q: &EventQuery) -> EventPages<'a> {
+        let url = format!(
+            "{}/insights/directory/v1/events",
+            client.endpoints().insights_url.trim_end_matches('/')
+        );
+        let body = json!({
+            "service": q.services,
+            "start_time": q.start.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "end_time": q.end.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "limit": q.page_size.clamp(1, MAX_EVENTS_PAGE),
+            "sort": "ASC",
+        });
+        EventPages {
+            client,
+            url,
+            body,
+            cursor: None,
+            page: 0,
+            done: false,
+        }
+    }
+
+    /// The next page of events, or `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut body = self.body.clone();
+        if let (Some(c), Value::Object(m)) = (&self.cursor, &mut body) {
+            m.insert("search_after".into(), c.clone());
+        }
+        self.page += 1;
+        let (v, headers) = self.client.post_json(&self.url, &body).await?;
+        let Value::Array(events) = v else {
+            return Err(SourceError::Body {
+                url: format!("{} (page {})", self.url, self.page),
+                attempts: 1,
+                message: "unexpected answer: not a JSON array of events".into(),
+            });
+        };
+        let count = header_usize(&headers, "x-result-count").unwrap_or(events.len());
+        let limit = header_usize(&headers, "x-limit")
+            .or_else(|| self.body["limit"].as_u64().map(|l| l as usize));
+        self.cursor = headers
+            .get("x-search_after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .filter(|c| !c.is_null());
+        if limit.is_none_or(|l| count < l) || self.cursor.is_none() {
+            self.done = true;
+        }
+        if events.is_empty() {
+            self.done = true;
+            return Ok(None);
+        }
+        Ok(Some(events))
+    }
+}
+
+fn header_usize(h: &HeaderMap, name: &str) -> Option<usize> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}

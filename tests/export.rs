@@ -1,0 +1,608 @@
+//! End-to-end: the simulator in-process, `jclake export` into a temporary lake, and the lake
+//! read back: exact row counts and id sets per table, partition layout, column types,
+//! manifests, same-day replacement, and the CLI's exit codes and error lines.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::NaiveDate;
+use common::{parquet_files, read_batches, walk};
+use jclake::config::{self, Env, FileConfig, Overrides};
+use jclake::sim::{self, Mutation, SimConfig, SimHandle};
+
+async fn start_sim(config: SimConfig) -> SimHandle {
+    sim::start(config).await.expect("simulator starts")
+}
+
+fn export_config(
+    sim: &SimHandle,
+    lake: &Path,
+    tables: Option<&str>,
+    date: &str,
+    file: FileConfig,
+) -> config::ExportConfig {
+    let flags = Overrides {
+        lake: Some(lake.display().to_string()),
+        base_url: Some(sim.base_url().to_string()),
+        tables: tables.map(str::to_string),
+        snapshot_date: Some(date.to_string()),
+        ..Overrides::default()
+    };
+    let env = Env {
+        api_key: Some(sim::DEFAULT_API_KEY.into()),
+        org_id: None,
+        ..Env::default()
+    };
+    config::resolve(
+        file,
+        env,
+        flags,
+        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+    )
+    .expect("config")
+}
+
+fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("column {column}"));
+        let s = c.as_string::<i32>();
+        for i in 0..s.len() {
+            out.push(s.value(i).to_string());
+        }
+    }
+    out
+}
+
+fn partition_files(lake: &Path, table: &str, date: &str) -> Vec<String> {
+    let dir = lake.join(table).join(format!("snapshot_date={date}"));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+fn sorted(v: Vec<String>) -> Vec<String> {
+    let mut v = v;
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn full_export_matches_the_simulator_table_by_table() {
+    let sim = start_sim(SimConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let cfg = export_config(&sim, &lake, None, "2026-11-20", FileConfig::default());
+    let run = jclake::export::run(&cfg).await.expect("export succeeds");
+    assert_eq!(run.outcome, "succeeded");
+    assert_eq!(
+        run.tables.iter().filter(|t| t.table != "events").count(),
+        17
+    );
+    assert!(run.tables.iter().any(|t| t.table == "events" && t.rows > 0));
+
+    // Layout: <root>/<table>/snapshot_date=YYYY-MM-DD/part-00000.parquet, one file each.
+    for t in run.tables.iter().filter(|t| t.table != "events") {
+        assert_eq!(
+            partition_files(&lake, &t.table, "2026-11-20"),
+            ["part-00000.parquet"],
+            "{}",
+            t.table
+        );
+    }
+
+    // Collections: the exact id set, each once.
+    for (table, route) in [
+        ("users", "systemusers"),
+        ("systems", "systems"),
+        ("applications", "applications"),
+        ("organizations", "organizations"),
+        ("commands", "commands"),
+        ("radius_servers", "radiusservers"),
+        ("user_groups", "usergroups"),
+        ("system_groups", "systemgroups"),
+        ("policies", "policies"),
+        ("directories", "directories"),
+    ] {
+        let batches = read_batches(&parquet_files(&lake.join(table)));
+        let ids = strings(&batches, "id");
+        let expected = sorted(sim.ids(0, route));
+        assert!(!expected.is_empty(), "{table} has data");
+        assert_eq!(sorted(ids.clone()), expected, "{table}: ids");
+        assert_eq!(
+            ids.iter().collect::<BTreeSet<_>>().len(),
+            ids.len(),
+            "{table}: no duplicates"
+        );
+        let manifest_rows = run.tables.iter().find(|t| t.table == table).map(|t| t.rows);
+        assert_eq!(
+            manifest_rows,
+            Some(expected.len() as u64),
+            "{table}: manifest rows"
+        );
+    }
+    assert_eq!(sim.ids(0, "systemusers").len(), 250);
+
+    // Edge tables: the exact (parent, member) pairs.
+    let batches = read_batches(&parquet_files(&lake.join("user_group_members")));
+    let got: BTreeSet<(String, String, String)> = strings(&batches, "group_id")
+        .into_iter()
+        .zip(strings(&batches, "member_id"))
+        .zip(strings(&batches, "member_type"))
+        .map(|((g, m), t)| (g, m, t))
+        .collect();
+    let mut expected = BTreeSet::new();
+    for g in sim.ids(0, "usergroups") {
+        for (kind, id) in sim.members(0, &g) {
+            expected.insert((g.clone(), id, kind));
+        }
+    }
+    assert!(
+        expected.iter().any(|(_, _, k)| k == "user_group"),
+        "nested groups are exported too"
+    );
+    assert_eq!(got, expected);
+    assert_eq!(
+        batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+        expected.len()
+    );
+
+    let batches = read_batches(&parquet_files(&lake.join("user_system_associations")));
+    let got: BTreeSet<(String, String)> = strings(&batches, "user_id")
+        .into_iter()
+        .zip(strings(&batches, "system_id"))
+        .collect();
+    let mut expected = BTreeSet::new();
+    for u in sim.ids(0, "systemusers") {
+        for s in sim.associations(0, "user", &u, "system") {
+            expected.insert((u.clone(), s));
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+
+    // Types every reader accepts.
+    let users = read_batches(&parquet_files(&lake.join("users")));
+    let schema = users[0].schema();
+    let ty = |c: &str| {
+        schema
+            .field_with_name(c)
+            .unwrap_or_else(|_| panic!("{c}"))
+            .data_type()
+            .clone()
+    };
+    assert_eq!(
+        ty("created"),
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
+    assert_eq!(ty("unix_uid"), DataType::Int64);
+    assert_eq!(ty("activated"), DataType::Boolean);
+    assert_eq!(ty("attributes"), DataType::Utf8);
+    assert!(matches!(ty("mfa"), DataType::Struct(_)));
+    assert!(matches!(ty("addresses"), DataType::List(_)));
+    assert!(!schema.field_with_name("id").expect("id").is_nullable());
+    // Every column name is SQL-safe.
+    for f in schema.fields() {
+        assert!(
+            f.name()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "{}",
+            f.name()
+        );
+    }
+    // Nothing was rescued from the simulator's declared shapes, and free-form attribute
+    // names stay inside the JSON column.
+    let rescued = users
+        .iter()
+        .map(|b| b.column_by_name("_rescued").expect("_rescued").null_count())
+        .sum::<usize>();
+    assert_eq!(rescued, 250);
+    assert!(
+        strings(&users, "attributes")
+            .iter()
+            .any(|a| a.contains("a.b c"))
+            || strings(&users, "attributes")
+                .iter()
+                .any(|a| a.contains("Team Name"))
+    );
+
+    // The RADIUS shared secret is never exported.
+    let radius = read_batches(&parquet_files(&lake.join("radius_servers")));
+    assert!(radius[0]
+        .schema()
+        .fields()
+        .iter()
+        .all(|f| !f.name().contains("secret")));
+    assert_eq!(
+        radius[0]
+            .column_by_name("_rescued")
+            .expect("_rescued")
+            .null_count(),
+        radius[0].num_rows()
+    );
+    assert_eq!(
+        run.tables
+            .iter()
+            .find(|t| t.table == "radius_servers")
+            .map(|t| t.excluded),
+        Some(2)
+    );
+
+    // Manifest and state.
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            lake.join("_jclake/runs")
+                .join(format!("{}.json", run.run_id)),
+        )
+        .expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(manifest["outcome"], "succeeded");
+    assert_eq!(manifest["tables"][0]["table"], "users");
+    assert_eq!(manifest["tables"][0]["rows"], 250);
+    assert_eq!(
+        manifest["tables"][0]["files"][0]["path"],
+        "users/snapshot_date=2026-11-20/part-00000.parquet"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
+            .expect("json");
+    assert_eq!(state["last_run_id"], run.run_id.as_str());
+    assert_eq!(state["tables"]["users"]["rows"], 250);
+    assert_eq!(state["tables"]["users"]["last_snapshot_date"], "2026-11-20");
+    assert!(
+        parquet_files(&lake.join("_jclake")).is_empty(),
+        "staging is cleared"
+    );
+}
+
+#[tokio::test]
+async fn same_day_rerun_replaces_the_snapshot_and_earlier_days_stay() {
+    let sim = start_sim(SimConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let day1_ids = sorted(sim.ids(0, "systemusers"));
+    jclake::export::run(&export_config(
+        &sim,
+        &lake,
+        Some("users"),
+        "2026-11-20",
+        FileConfig::default(),
+    ))
+    .await
+    .expect("day 1");
+
+    sim.mutate(
+        0,
+        &Mutation {
+            add_users: 5,
+            remove_users: 3,
+            change_users: 2,
+            ..Mutation::default()
+        },
+    );
+    // Small files first: 252 users in three files.
+    let small = FileConfig {
+        file_rows: Some(100),
+        ..FileConfig::default()
+    };
+    let run = jclake::export::run(&export_config(
+        &sim,
+        &lake,
+        Some("users"),
+        "2026-11-21",
+        small,
+    ))
+    .await
+    .expect("day 2");
+    assert_eq!(run.tables[0].files.len(), 3);
+    assert_eq!(
+        partition_files(&lake, "users", "2026-11-21"),
+        [
+            "part-00000.parquet",
+            "part-00001.parquet",
+            "part-00002.parquet"
+        ]
+    );
+
+    sim.mutate(
+        0,
+        &Mutation {
+            add_users: 1,
+            ..Mutation::default()
+        },
+    );
+    let day2_ids = sorted(sim.ids(0, "systemusers"));
+    assert_eq!(day2_ids.len(), 253);
+    jclake::export::run(&export_config(
+        &sim,
+        &lake,
+        Some("users"),
+        "2026-11-21",
+        FileConfig::default(),
+    ))
+    .await
+    .expect("day 2 again");
+
+    // The rerun replaced day 2 whole (no stale part-00001/2), and day 1 is untouched.
+    assert_eq!(
+        partition_files(&lake, "users", "2026-11-21"),
+        ["part-00000.parquet"]
+    );
+    let d2 = read_batches(&parquet_files(&lake.join("users/snapshot_date=2026-11-21")));
+    assert_eq!(sorted(strings(&d2, "id")), day2_ids);
+    let d1 = read_batches(&parquet_files(&lake.join("users/snapshot_date=2026-11-20")));
+    assert_eq!(sorted(strings(&d1, "id")), day1_ids);
+    let runs = std::fs::read_dir(lake.join("_jclake/runs"))
+        .expect("runs")
+        .count();
+    assert_eq!(runs, 3);
+}
+
+fn jclake() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jclake"));
+    c.env_remove("JUMPCLOUD_API_KEY")
+        .env_remove("JUMPCLOUD_ORG_ID")
+        .env_remove("JUMPCLOUD_CLIENT_ID")
+        .env_remove("JUMPCLOUD_CLIENT_SECRET")
+        .env("NO_COLOR", "1");
+    c
+}
+
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_cli(mut c: Command) -> Outcome {
+    let out = c.output().expect("jclake runs");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+/// The last line on stderr (logs come before it).
+fn last_line(s: &str) -> &str {
+    s.lines().last().unwrap_or("")
+}
+
+#[tokio::test]
+async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key() {
+    let secret = "sekrit-KEY-0123456789";
+    let sim = start_sim(SimConfig {
+        api_key: secret.into(),
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let lake_s = lake.display().to_string();
+    let base = sim.base_url().to_string();
+
+    // Wrong key: exit 3.
+    let mut c = jclake();
+    c.args(["export", "--lake", &lake_s, "--base-url", &base])
+        .env("JUMPCLOUD_API_KEY", "wrong-key-987");
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(3), "{}", o.stderr);
+    assert!(
+        last_line(&o.stderr)
+            .starts_with("jclake: JumpCloud rejected the API key (401 on http://127.0.0.1:"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("wrong-key-987") && !o.stdout.contains("wrong-key-987"));
+
+    // No key: exit 2.
+    let mut c = jclake();
+    c.args(["export", "--lake", &lake_s, "--base-url", &base]);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(2));
+    assert_eq!(
+        o.stderr.trim(),
+        "jclake: no API key: set JUMPCLOUD_API_KEY (or `api_key` in the config file), or a service account with JUMPCLOUD_CLIENT_ID and JUMPCLOUD_CLIENT_SECRET"
+    );
+
+    // Unknown table and bad config file: exit 2.
+    let mut c = jclake();
+    c.args([
+        "export",
+        "--lake",
+        &lake_s,
+        "--base-url",
+        &base,
+        "--tables",
+        "users,gadgets",
+    ])
+    .env("JUMPCLOUD_API_KEY", secret);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(2));
+    assert!(
+        o.stderr
+            .trim()
+            .starts_with("jclake: unknown table \"gadgets\"; known tables: users, systems,"),
+        "{}",
+        o.stderr
+    );
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "lake = 3\n").expect("write");
+    let mut c = jclake();
+    c.args(["export", "--config", &bad_toml.display().to_string()])
+        .env("JUMPCLOUD_API_KEY", secret);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(2));
+    assert!(
+        o.stderr
+            .trim()
+            .starts_with(&format!("jclake: config file {}:", bad_toml.display())),
+        "{}",
+        o.stderr
+    );
+
+    // Unwritable lake root (its parent is a file): exit 5, before any API call.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").expect("write");
+    let mut c = jclake();
+    c.args([
+        "export",
+        "--lake",
+        &blocker.join("lake").display().to_string(),
+        "--base-url",
+        &base,
+    ])
+    .env("JUMPCLOUD_API_KEY", secret);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(5), "{}", o.stderr);
+    assert!(
+        last_line(&o.stderr).starts_with("jclake: lake ")
+            && last_line(&o.stderr).contains("is not writable"),
+        "{}",
+        o.stderr
+    );
+
+    // Unreachable host: exit 4.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut c = jclake();
+    c.args([
+        "export",
+        "--lake",
+        &lake_s,
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+    ])
+    .env("JUMPCLOUD_API_KEY", secret);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(4), "{}", o.stderr);
+    assert!(
+        last_line(&o.stderr).starts_with(&format!(
+            "jclake: cannot reach http://127.0.0.1:{port}/api/organizations"
+        )),
+        "{}",
+        o.stderr
+    );
+
+    // A good run: exit 0, a summary, and the key nowhere in output or lake.
+    let mut c = jclake();
+    c.args([
+        "export",
+        "--lake",
+        &lake_s,
+        "--base-url",
+        &base,
+        "--log-format",
+        "json",
+    ])
+    .env("JUMPCLOUD_API_KEY", secret);
+    let o = tokio::task::spawn_blocking(move || run_cli(c))
+        .await
+        .expect("join");
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stdout.contains("succeeded"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .lines()
+            .any(|l| l.starts_with("users ") && l.split_whitespace().nth(1) == Some("250")),
+        "{}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains(secret) && !o.stderr.contains(secret));
+    for line in o.stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("JSON log line {line:?}: {e}"));
+    }
+    let mut seen = BTreeMap::new();
+    for f in walk(&lake) {
+        let bytes = std::fs::read(&f).expect("read");
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "key leaked into {}",
+            f.display()
+        );
+        *seen
+            .entry(
+                f.extension()
+                    .map(|e| e.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+            )
+            .or_insert(0) += 1;
+    }
+    let snapshot_files = walk(&lake)
+        .iter()
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "parquet") && !p.starts_with(lake.join("events"))
+        })
+        .count();
+    assert_eq!(snapshot_files, 17);
+    assert!(
+        seen.get("parquet").copied().unwrap_or(0) > 17,
+        "event partitions too"
+    );
+    assert_eq!(
+        seen.get("json"),
+        Some(&2),
+        "one run manifest and state.json"
+    );
+}
+
+#[test]
+fn tables_and_describe_print_the_declared_schemas() {
+    let o = run_cli({
+        let mut c = jclake();
+        c.arg("tables");
+        c
+    });
+    assert_eq!(o.code, Some(0));
+    assert_eq!(o.stdout.lines().count(), 18);
+    assert!(o.stdout.lines().next().unwrap_or("").starts_with("users "));
+    let o = run_cli({
+        let mut c = jclake();
+        c.args(["describe", "users"]);
+        c
+    });
+    assert_eq!(o.code, Some(0));
+    assert!(o.stdout.lines().any(|l| l.starts_with("created ")
+        && l.contains("timestamp[us, UTC]")
+        && l.contains("When the user was created")));
+    assert!(o
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("id ") && l.contains(" no ") && l.contains("_id")));
+    let o = run_cli({
+        let mut c = jclake();
+        c.args(["describe", "gadgets"]);
+        c
+    });
+    assert_eq!(o.code, Some(2));
+    assert!(o.stderr.starts_with("jclake: unknown table \"gadgets\""));
+}

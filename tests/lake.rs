@@ -1,0 +1,663 @@
+//! The commit protocol's conformance suite, run on the local filesystem and on a real
+//! S3-compatible server: same-day replacement, the lock, retention, `verify`, and a
+//! crash (SIGKILL) at every step of a run followed by a rerun, after which `verify` passes
+//! and the lake equals the one a clean run writes.
+//!
+//! The S3 variants are `#[ignore]`d unless an S3 server is configured: `make test` starts
+//! SeaweedFS on 127.0.0.1 and runs them with `--include-ignored` and these variables:
+//! `JCLAKE_TEST_S3_BUCKET`, `AWS_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_ALLOW_HTTP=true`, `AWS_REGION`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use jclake::config::{self, Env, FileConfig, Overrides};
+use jclake::manifest::lock;
+use jclake::sim::{self, OrgSize, SimConfig, SimHandle};
+use jclake::sink::{Lake, LakeLocation, S3Options};
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// Where a test's lake lives.
+struct Backend {
+    /// `--lake` value.
+    root: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    fn local() -> Backend {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Backend {
+            root: dir.path().join("lake").display().to_string(),
+            _dir: Some(dir),
+        }
+    }
+
+    fn s3(test: &str) -> Backend {
+        let bucket = std::env::var("JCLAKE_TEST_S3_BUCKET")
+            .expect("JCLAKE_TEST_S3_BUCKET (run through `make test`)");
+        let prefix = format!("{test}-{:08x}", fastrand::u32(..));
+        Backend {
+            root: format!("s3://{bucket}/{prefix}"),
+            _dir: None,
+        }
+    }
+
+    fn lake(&self) -> Lake {
+        Lake::open(
+            &LakeLocation::parse(&self.root).expect("location"),
+            &S3Options::default(),
+        )
+        .expect("lake")
+    }
+
+    fn store(&self) -> Arc<dyn ObjectStore> {
+        self.lake().store()
+    }
+}
+
+fn small_org() -> SimConfig {
+    SimConfig {
+        size: OrgSize {
+            users: 60,
+            systems: 20,
+            user_groups: 6,
+            system_groups: 3,
+            applications: 4,
+            commands: 2,
+            radius_servers: 1,
+            policies: 3,
+            directories: 2,
+            events: 1500,
+            event_days: 3,
+        },
+        ..SimConfig::default()
+    }
+}
+
+const SETTINGS: &str =
+    "file_rows = 25\nevents_page_size = 200\nretry_max_attempts = 2\nlock_ttl_seconds = 60\n";
+
+fn export_config(
+    sim: &SimHandle,
+    b: &Backend,
+    date: &str,
+    keep: Option<usize>,
+) -> config::ExportConfig {
+    let flags = Overrides {
+        lake: Some(b.root.clone()),
+        base_url: Some(sim.base_url().to_string()),
+        snapshot_date: Some(date.into()),
+        since: Some("2026-01-01".into()),
+        keep_snapshots: keep,
+        ..Overrides::default()
+    };
+    let file: FileConfig = toml::from_str(SETTINGS).expect("settings");
+    let env = Env {
+        api_key: Some(sim::DEFAULT_API_KEY.into()),
+        org_id: None,
+        ..Env::default()
+    };
+    config::resolve(
+        file,
+        env,
+        flags,
+        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+    )
+    .expect("config")
+}
+
+/// Every object key below the lake root.
+async fn keys(b: &Backend) -> Vec<String> {
+    let store = b.store();
+    let mut k: Vec<String> = store
+        .list(None)
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .expect("list");
+    k.sort();
+    k
+}
+
+/// Per table partition: a sorted key per row — its `id`, or for edge tables the pair of
+/// its first two columns (a repeated row appears twice).
+async fn contents(b: &Backend) -> BTreeMap<String, Vec<String>> {
+    let store = b.store();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for k in keys(b)
+        .await
+        .into_iter()
+        .filter(|k| k.ends_with(".parquet") && !k.starts_with("_jclake/"))
+    {
+        let bytes = store
+            .get(&ObjPath::from(k.as_str()))
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("bytes");
+        let partition = k
+            .rsplit_once('/')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .expect("footer")
+            .build()
+            .expect("reader");
+        let ids = out.entry(partition).or_default();
+        for batch in reader {
+            let batch = batch.expect("batch");
+            match batch.column_by_name("id") {
+                Some(c) => {
+                    let c = c.as_string::<i32>();
+                    ids.extend((0..c.len()).map(|i| c.value(i).to_string()));
+                }
+                None => {
+                    let (a, b) = (
+                        batch.column(0).as_string::<i32>(),
+                        batch.column(1).as_string::<i32>(),
+                    );
+                    ids.extend((0..a.len()).map(|i| format!("{}|{}", a.value(i), b.value(i))));
+                }
+            }
+        }
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+    }
+    out
+}
+
+fn jclake(
+    sim: &SimHandle,
+    b: &Backend,
+    settings: &std::path::Path,
+    crash_at: Option<&str>,
+) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jclake"));
+    c.args([
+        "export",
+        "--lake",
+        &b.root,
+        "--base-url",
+        sim.base_url(),
+        "--snapshot-date",
+        "2026-11-20",
+        "--since",
+        "2026-01-01",
+    ])
+    .args(["--config", &settings.display().to_string()])
+    .env("JUMPCLOUD_API_KEY", sim::DEFAULT_API_KEY)
+    .env("JCLAKE_LOG", "warn");
+    if let Some(p) = crash_at {
+        c.env("JCLAKE_CRASH_AT", p);
+    }
+    c.output().expect("jclake runs")
+}
+
+fn verify(b: &Backend) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_jclake"))
+        .args(["verify", "--lake", &b.root])
+        .output()
+        .expect("verify runs");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+async fn same_day_rerun_replaces_and_verify_passes(b: Backend) {
+    let sim = sim::start(small_org()).await.expect("sim");
+    let run = jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+        .await
+        .expect("run 1");
+    assert_eq!(run.outcome, "succeeded");
+    let users: Vec<String> = keys(&b)
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("users/"))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "users/snapshot_date=2026-11-20/part-00000.parquet",
+            "users/snapshot_date=2026-11-20/part-00001.parquet",
+            "users/snapshot_date=2026-11-20/part-00002.parquet"
+        ]
+    );
+    sim.mutate(
+        0,
+        &sim::Mutation {
+            remove_users: 20,
+            ..Default::default()
+        },
+    );
+    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+        .await
+        .expect("run 2");
+    let users: Vec<String> = keys(&b)
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("users/"))
+        .collect();
+    assert_eq!(
+        users,
+        [
+            "users/snapshot_date=2026-11-20/part-00000.parquet",
+            "users/snapshot_date=2026-11-20/part-00001.parquet"
+        ]
+    );
+    let c = contents(&b).await;
+    let mut expected = sim.ids(0, "systemusers");
+    expected.sort();
+    assert_eq!(c["users/snapshot_date=2026-11-20"], expected);
+    assert!(!keys(&b)
+        .await
+        .iter()
+        .any(|k| k.starts_with("_jclake/staging/") || k == "_jclake/lock.json"));
+    let (code, out) = verify(&b);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("match their manifests"), "{out}");
+}
+
+async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) {
+    let sim = sim::start(small_org()).await.expect("sim");
+    let lake = b.lake();
+    let held = lock::acquire(&lake, "other-run", std::time::Duration::from_secs(60), None)
+        .await
+        .expect("lock");
+    let err = jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+        .await
+        .expect_err("locked");
+    assert_eq!(err.exit_code(), 7);
+    assert!(
+        err.to_string()
+            .starts_with("another run holds the lake's lock: run other-run (host "),
+        "{err}"
+    );
+    held.release().await.expect("release");
+    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+        .await
+        .expect("runs once the lock is free");
+
+    // A lock left by a process that no longer exists on this host is taken over at once.
+    let mut dead = Command::new("true").spawn().expect("spawn");
+    let pid = dead.id();
+    dead.wait().expect("wait");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let body = serde_json::json!({"run_id": "dead-run", "host": host, "pid": pid, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
+    lake.store()
+        .put(
+            &ObjPath::from("_jclake/lock.json"),
+            PutPayload::from(body.to_string().into_bytes()),
+        )
+        .await
+        .expect("plant lock");
+    jclake::export::run(&export_config(&sim, &b, "2026-11-21", None))
+        .await
+        .expect("takes over a dead run's lock");
+    // A live holder on another host, until its expiry, blocks the CLI with exit code 7.
+    let body = serde_json::json!({"run_id": "remote-run", "host": "elsewhere", "pid": 1, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
+    lake.store()
+        .put(
+            &ObjPath::from("_jclake/lock.json"),
+            PutPayload::from(body.to_string().into_bytes()),
+        )
+        .await
+        .expect("plant lock");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("s.toml");
+    std::fs::write(&settings, SETTINGS).expect("write");
+    let out = tokio::task::block_in_place(|| jclake(&sim, &b, &settings, None));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run remote-run (host elsewhere, pid 1)"));
+}
+
+async fn retention_keeps_the_newest_snapshots(b: Backend) {
+    let sim = sim::start(small_org()).await.expect("sim");
+    for d in ["2026-11-18", "2026-11-19", "2026-11-20"] {
+        jclake::export::run(&export_config(&sim, &b, d, None))
+            .await
+            .expect("run");
+    }
+    let run = jclake::export::run(&export_config(&sim, &b, "2026-11-21", Some(2)))
+        .await
+        .expect("run with retention");
+    assert_eq!(run.retired.len(), 2 * 17, "{:?}", run.retired);
+    assert!(
+        run.retired
+            .contains(&"users/snapshot_date=2026-11-18".to_string()),
+        "{:?}",
+        run.retired
+    );
+    assert!(run
+        .retired
+        .contains(&"users/snapshot_date=2026-11-19".to_string()));
+    let dates: BTreeSet<String> = keys(&b)
+        .await
+        .into_iter()
+        .filter_map(|k| {
+            k.strip_prefix("users/")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(
+        dates,
+        BTreeSet::from([
+            "snapshot_date=2026-11-20".to_string(),
+            "snapshot_date=2026-11-21".to_string()
+        ])
+    );
+    assert!(
+        keys(&b).await.iter().any(|k| k.starts_with("events/")),
+        "events are never retired"
+    );
+    let (code, out) = verify(&b);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+async fn verify_lists_every_mismatch(b: Backend) {
+    let sim = sim::start(small_org()).await.expect("sim");
+    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+        .await
+        .expect("run");
+    let store = b.store();
+    store
+        .delete(&ObjPath::from(
+            "users/snapshot_date=2026-11-20/part-00001.parquet",
+        ))
+        .await
+        .expect("delete");
+    store
+        .put(
+            &ObjPath::from("systems/snapshot_date=2026-11-20/stray.parquet"),
+            PutPayload::from_static(b"PAR1"),
+        )
+        .await
+        .expect("put");
+    let (code, out) = verify(&b);
+    assert_eq!(code, Some(8), "{out}");
+    assert!(out.contains("MISMATCH: missing: users/snapshot_date=2026-11-20/part-00001.parquet (listed with 25 rows"), "{out}");
+    assert!(
+        out.contains(
+            "MISMATCH: not in any manifest: systems/snapshot_date=2026-11-20/stray.parquet"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("jclake: ") && out.contains("2 mismatches"),
+        "{out}"
+    );
+}
+
+/// A file past the upload buffer (10 MiB) goes up as a multipart upload and lands whole.
+async fn large_files_are_uploaded_whole(b: Backend) {
+    use arrow::array::{RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let lake = b.lake();
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
+    let opts = jclake::sink::WriteOptions {
+        row_group_rows: 4096,
+        file_rows: 1_000_000,
+        zstd_level: 1,
+    };
+    let mut w = jclake::sink::SnapshotWriter::new(
+        &lake,
+        schema.clone(),
+        &opts,
+        vec!["_jclake".into(), "staging".into(), "big".into()],
+        vec!["big".into()],
+    );
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut rows = 0;
+    for _ in 0..48 {
+        // Random hex does not compress below half: 48 × 1000 × 512 chars ≈ 24 MB raw.
+        let ids: Vec<String> = (0..1000)
+            .map(|_| (0..32).map(|_| format!("{:016x}", rng.u64(..))).collect())
+            .collect();
+        rows += ids.len();
+        w.write(
+            &RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))])
+                .expect("batch"),
+        )
+        .await
+        .expect("write");
+    }
+    let files = w.finish().await.expect("finish");
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].rows, rows as u64);
+    assert!(
+        files[0].bytes > 11 * 1024 * 1024,
+        "{} bytes: past the 10 MiB buffer",
+        files[0].bytes
+    );
+    let meta = lake.store().head(&files[0].staged).await.expect("uploaded");
+    assert_eq!(meta.size, files[0].bytes);
+    let bytes = lake
+        .store()
+        .get(&files[0].staged)
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    let n: usize = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .expect("footer")
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch").num_rows())
+        .sum();
+    assert_eq!(n, rows);
+}
+
+/// Where a run can die: while pages arrive, once a table is staged, after an events day is
+/// committed, before the final commit, after its intent, between two published
+/// partitions, between publish and manifest, between manifest and state.
+const CRASH_POINTS: &[&str] = &[
+    "mid-download",
+    "after-stage",
+    "after-events-day",
+    "before-commit",
+    "after-intent",
+    "mid-publish",
+    "after-publish",
+    "after-manifest",
+    "after-state",
+];
+
+async fn crash_anywhere_then_rerun_equals_a_clean_run(b: Backend, clean: Backend) {
+    let sim = sim::start(small_org()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("settings.toml");
+    std::fs::write(&settings, SETTINGS).expect("settings");
+    let out = tokio::task::block_in_place(|| jclake(&sim, &clean, &settings, None));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference = contents(&clean).await;
+    assert!(
+        reference.keys().any(|p| p.starts_with("events/"))
+            && reference.contains_key("users/snapshot_date=2026-11-20")
+    );
+
+    for (i, point) in CRASH_POINTS.iter().enumerate() {
+        let lake = Backend {
+            root: format!("{}/{i}-{point}", b.root),
+            _dir: None,
+        };
+        let out = tokio::task::block_in_place(|| jclake(&sim, &lake, &settings, Some(point)));
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "{point}: the run is killed ({:?}) {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = tokio::task::block_in_place(|| jclake(&sim, &lake, &settings, None));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{point}: rerun: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (code, report) = tokio::task::block_in_place(|| verify(&lake));
+        assert_eq!(code, Some(0), "{point}: verify after rerun: {report}");
+        let got = contents(&lake).await;
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            reference.keys().collect::<Vec<_>>(),
+            "{point}: partitions"
+        );
+        for (p, ids) in &reference {
+            assert_eq!(&got[p], ids, "{point}: {p} differs from a clean run");
+            let unique: BTreeSet<&String> = got[p].iter().collect();
+            assert_eq!(unique.len(), got[p].len(), "{point}: {p} has duplicates");
+        }
+        let left = keys(&lake).await;
+        assert!(
+            !left
+                .iter()
+                .any(|k| k.starts_with("_jclake/staging/") || k == "_jclake/lock.json"),
+            "{point}: {left:?}"
+        );
+    }
+}
+
+mod local {
+    use super::*;
+
+    #[tokio::test]
+    async fn same_day_rerun_replaces_and_verify_passes() {
+        super::same_day_rerun_replaces_and_verify_passes(Backend::local()).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over() {
+        super::lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(Backend::local()).await
+    }
+
+    #[tokio::test]
+    async fn retention_keeps_the_newest_snapshots() {
+        super::retention_keeps_the_newest_snapshots(Backend::local()).await
+    }
+
+    #[tokio::test]
+    async fn verify_lists_every_mismatch() {
+        super::verify_lists_every_mismatch(Backend::local()).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn crash_anywhere_then_rerun_equals_a_clean_run() {
+        super::crash_anywhere_then_rerun_equals_a_clean_run(Backend::local(), Backend::local())
+            .await
+    }
+
+    #[tokio::test]
+    async fn large_files_are_uploaded_whole() {
+        super::large_files_are_uploaded_whole(Backend::local()).await
+    }
+
+    #[test]
+    fn keys_never_leave_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("lake");
+        let lake =
+            Lake::open(&LakeLocation::Local(root.clone()), &S3Options::default()).expect("lake");
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let long = "x".repeat(5000);
+        for hostile in [
+            "../escape",
+            "/etc/passwd",
+            "a/../../b",
+            "%2F..%2F",
+            "nul\0byte",
+            "..",
+            ".",
+            long.as_str(),
+        ] {
+            let k = jclake::sink::key(["events", hostile, "f.parquet"]);
+            assert_eq!(k.parts().count(), 3, "{hostile:?} stays one path part: {k}");
+            // Writing it either lands inside the root or fails; it never lands outside.
+            let _ = rt.block_on(lake.put(&k, b"x".to_vec()));
+        }
+        let outside: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            outside,
+            [std::ffi::OsString::from("lake")],
+            "nothing written beside the root"
+        );
+        assert!(!std::path::Path::new("/etc/passwd/f.parquet").exists());
+    }
+}
+
+mod s3 {
+    use super::*;
+
+    #[tokio::test]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn same_day_rerun_replaces_and_verify_passes() {
+        super::same_day_rerun_replaces_and_verify_passes(Backend::s3("replace")).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over() {
+        super::lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(Backend::s3("lock")).await
+    }
+
+    #[tokio::test]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn retention_keeps_the_newest_snapshots() {
+        super::retention_keeps_the_newest_snapshots(Backend::s3("retention")).await
+    }
+
+    #[tokio::test]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn verify_lists_every_mismatch() {
+        super::verify_lists_every_mismatch(Backend::s3("verify")).await
+    }
+
+    #[tokio::test]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn large_files_are_uploaded_whole() {
+        super::large_files_are_uploaded_whole(Backend::s3("large")).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn crash_anywhere_then_rerun_equals_a_clean_run() {
+        super::crash_anywhere_then_rerun_equals_a_clean_run(
+            Backend::s3("crash"),
+            Backend::s3("clean"),
+        )
+        .await
+    }
+}

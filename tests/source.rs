@@ -1,0 +1,492 @@
+//! The source under a hostile network: with the simulator's faults on (5 % 5xx, 1 % resets,
+//! 1 % truncated bodies, 429 bursts) the lake is identical, row by row, to a fault-free
+//! run's; against a rate limit the run converges near it without being told; a service
+//! account's token is renewed mid-run; `--plan` fetches no records.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use common::{json_rows, parquet_files, read_batches};
+use jclake::config::{self, Env, FileConfig, Overrides};
+use jclake::sim::{self, Faults, OrgSize, SimConfig, SimHandle};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+fn org(users: usize, events: usize) -> OrgSize {
+    OrgSize {
+        users,
+        systems: 40,
+        user_groups: 8,
+        system_groups: 4,
+        applications: 5,
+        commands: 3,
+        radius_servers: 1,
+        policies: 4,
+        directories: 2,
+        events,
+        event_days: 3,
+    }
+}
+
+fn export_config(
+    sim: &SimHandle,
+    lake: &Path,
+    tables: Option<&str>,
+    file: FileConfig,
+    env: Env,
+) -> config::ExportConfig {
+    let flags = Overrides {
+        lake: Some(lake.display().to_string()),
+        base_url: Some(sim.base_url().to_string()),
+        tables: tables.map(str::to_string),
+        snapshot_date: Some("2026-11-20".into()),
+        since: Some("2026-01-01".into()),
+        ..Overrides::default()
+    };
+    config::resolve(
+        file,
+        env,
+        flags,
+        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+    )
+    .expect("config")
+}
+
+fn key_env() -> Env {
+    Env {
+        api_key: Some(sim::DEFAULT_API_KEY.into()),
+        ..Env::default()
+    }
+}
+
+/// Partition (relative folder) → every row as JSON text, sorted.
+fn rows(lake: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in parquet_files(lake) {
+        let rel = f
+            .parent()
+            .and_then(|p| p.strip_prefix(lake).ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        if rel.starts_with("_jclake") {
+            continue;
+        }
+        for b in read_batches(&[f]) {
+            out.entry(rel.clone())
+                .or_default()
+                .extend(json_rows(&b).iter().map(|r| r.to_string()));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_leave_the_lake_identical_to_a_fault_free_run() {
+    let size = org(150, 2000);
+    // Both simulators generate the same org: same seed, same "now".
+    let now = Some(chrono::Utc::now());
+    let clean = sim::start(SimConfig {
+        size: size.clone(),
+        now,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let faulty = sim::start(SimConfig {
+        size,
+        now,
+        faults: Faults {
+            error_rate: 0.05,
+            reset_rate: 0.01,
+            truncate_rate: 0.01,
+            throttle_rate: 0.01,
+            retry_after: true,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("clean"), dir.path().join("faulty"));
+    let file = || FileConfig {
+        events_page_size: Some(300),
+        ..FileConfig::default()
+    };
+    let run_a = jclake::export::run(&export_config(&clean, &a, None, file(), key_env()))
+        .await
+        .expect("clean run");
+    let run_b = jclake::export::run(&export_config(&faulty, &b, None, file(), key_env()))
+        .await
+        .expect("faulty run");
+    assert_eq!(run_a.outcome, "succeeded");
+    assert_eq!(
+        run_b.outcome,
+        "succeeded",
+        "{:?}",
+        run_b
+            .tables
+            .iter()
+            .filter_map(|t| t.error.as_ref())
+            .collect::<Vec<_>>()
+    );
+    let stats = faulty.stats();
+    assert!(
+        stats.injected_errors > 10
+            && stats.resets > 0
+            && stats.truncated > 0
+            && stats.throttled > 0,
+        "{stats:?}"
+    );
+    assert!(
+        run_b.requests.retried >= stats.injected_errors + stats.resets + stats.truncated,
+        "{:?} vs {stats:?}",
+        run_b.requests
+    );
+    assert_eq!(run_a.requests.retried, 0);
+    eprintln!(
+        "fault-free: {:?}\nfaulty: {:?}\nsimulator: {stats:?}",
+        run_a.requests, run_b.requests
+    );
+    let (ra, rb) = (rows(&a), rows(&b));
+    assert!(ra.len() > 17, "all tables and event days: {}", ra.len());
+    assert_eq!(ra.keys().collect::<Vec<_>>(), rb.keys().collect::<Vec<_>>());
+    for (p, rows_a) in &ra {
+        assert_eq!(rows_a.len(), rb[p].len(), "{p}: row count");
+        assert!(rows_a == &rb[p], "{p}: rows differ");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_converges_near_an_unannounced_rate_limit() {
+    // 1800 requests per minute (30/s), per key; ~330 fan-out requests take about 11 s.
+    let limit = 1800.0;
+    let sim = sim::start(SimConfig {
+        size: org(320, 0),
+        faults: Faults {
+            rate_limit_rpm: Some(limit as u32),
+            retry_after: true,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = export_config(
+        &sim,
+        &dir.path().join("lake"),
+        Some("users,user_system_associations"),
+        FileConfig::default(),
+        key_env(),
+    );
+    let run = jclake::export::run(&cfg).await.expect("never fails");
+    assert_eq!(run.outcome, "succeeded");
+    let r = &run.requests;
+    assert!(
+        r.accepted_per_minute >= 0.9 * limit,
+        "accepted {:.0}/min, limit {limit}/min: {r:?}",
+        r.accepted_per_minute
+    );
+    assert!(r.accepted_per_minute <= 1.1 * limit, "{r:?}");
+    assert!(r.throttled * 10 < r.made, "429s stay rare: {r:?}");
+    assert!(
+        r.limit_learnt
+            && r.limit_per_minute
+                .is_some_and(|l| l > 0.5 * limit && l <= 1.2 * limit),
+        "{r:?}"
+    );
+    assert!(run.tables.iter().map(|t| t.rows).sum::<u64>() > 320);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_rate_limit_is_never_exceeded() {
+    let sim = sim::start(SimConfig {
+        size: org(60, 0),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = FileConfig {
+        rate_limit_rpm: Some(1200),
+        ..FileConfig::default()
+    };
+    let cfg = export_config(
+        &sim,
+        &dir.path().join("lake"),
+        Some("users,user_system_associations"),
+        file,
+        key_env(),
+    );
+    let run = jclake::export::run(&cfg).await.expect("run");
+    let r = &run.requests;
+    // One token to start, then 20/s: the average stays at or under the ceiling.
+    assert!(r.made >= 60, "{r:?}");
+    assert!(r.accepted_per_minute <= 1200.0 * 1.1, "{r:?}");
+    assert_eq!((r.limit_per_minute, r.limit_learnt), (Some(1200.0), false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_token_is_renewed_mid_run() {
+    let sim = sim::start(SimConfig {
+        size: org(200, 0),
+        token_ttl: Duration::from_secs(1),
+        faults: Faults {
+            latency_ms: 25,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = Env {
+        client_id: Some(sim::DEFAULT_CLIENT_ID.into()),
+        client_secret: Some(sim::DEFAULT_CLIENT_SECRET.into()),
+        ..Env::default()
+    };
+    let file = FileConfig {
+        max_in_flight: Some(2),
+        ..FileConfig::default()
+    };
+    let cfg = export_config(
+        &sim,
+        &dir.path().join("lake"),
+        Some("users,user_system_associations"),
+        file,
+        env,
+    );
+    assert!(format!("{:?}", cfg.credentials)
+        .starts_with("ServiceAccount { client_id: \"sim-client\", client_secret: ***"));
+    let t0 = std::time::Instant::now();
+    let run = jclake::export::run(&cfg).await.expect("run");
+    assert!(
+        t0.elapsed() > Duration::from_secs(2),
+        "the run outlives two tokens: {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(run.outcome, "succeeded");
+    assert_eq!(run.tables[0].rows, 200);
+    assert!(run.requests.tokens >= 2, "{:?}", run.requests);
+    assert_eq!(sim.stats().tokens_issued, run.requests.tokens);
+
+    // A wrong secret is one clear error about the credentials.
+    let env = Env {
+        client_id: Some("sim-client".into()),
+        client_secret: Some("wrong".into()),
+        ..Env::default()
+    };
+    let cfg = export_config(
+        &sim,
+        &dir.path().join("lake2"),
+        Some("users"),
+        FileConfig::default(),
+        env,
+    );
+    let err = jclake::export::run(&cfg).await.expect_err("refused");
+    assert_eq!(err.exit_code(), 3);
+    assert!(
+        err.to_string()
+            .contains("service account token refused: invalid_client"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("wrong"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_counts_without_fetching_records() {
+    let sim = sim::start(SimConfig {
+        size: org(250, 1000),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let before = sim.stats().requests;
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
+            .args([
+                "export",
+                "--plan",
+                "--lake",
+                &lake.display().to_string(),
+                "--base-url",
+                sim.base_url(),
+                "--rate-limit",
+                "600",
+            ])
+            .env("JUMPCLOUD_API_KEY", sim::DEFAULT_API_KEY)
+            .output()
+            .expect("run")
+    });
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("users ") && l.contains("~3") && l.contains("250 objects")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("user_system_associations ") && l.contains("~253")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("events ") && l.contains("1000 events")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or("")
+            .starts_with("total: at least ~"),
+        "{text}"
+    );
+    // One count per table at most; no record pages.
+    assert!(
+        sim.stats().requests - before <= 18,
+        "{} requests",
+        sim.stats().requests - before
+    );
+    assert!(!lake.exists(), "a plan writes nothing");
+}
+
+/// Sorted `id`s of every Parquet file below `dir`.
+fn ids_under(dir: &Path) -> Vec<String> {
+    use arrow::array::{Array, AsArray};
+    let mut ids = Vec::new();
+    for f in parquet_files(dir) {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).expect("open"))
+                .expect("footer")
+                .build()
+                .expect("reader");
+        for b in reader {
+            let b = b.expect("batch");
+            let c = b.column_by_name("id").expect("id").as_string::<i32>();
+            ids.extend((0..c.len()).map(|i| c.value(i).to_string()));
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_orgs_in_one_run_land_in_one_lake_partitioned_by_org() {
+    let sim = sim::start(SimConfig {
+        size: org(80, 600),
+        orgs: 2,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let orgs = sim.org_ids();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let settings = format!(
+        "[[orgs]]\norg_id = \"{}\"\n\n[[orgs]]\norg_id = \"{}\"\n",
+        orgs[0], orgs[1]
+    );
+    let file = || -> FileConfig { toml::from_str(&settings).expect("toml") };
+    let msp = || Env {
+        api_key: Some(sim::DEFAULT_MSP_KEY.into()),
+        ..Env::default()
+    };
+    let run = jclake::export::run(&export_config(&sim, &lake, None, file(), msp()))
+        .await
+        .expect("run");
+    assert_eq!(run.outcome, "succeeded");
+    assert_eq!(run.orgs, orgs);
+    for (i, org) in orgs.iter().enumerate() {
+        let mut users = sim.ids(i, "systemusers");
+        users.sort();
+        assert_eq!(
+            ids_under(&lake.join(format!("users/org_id={org}/snapshot_date=2026-11-20"))),
+            users,
+            "org {org}"
+        );
+        let mut events = sim.event_ids(i);
+        events.sort();
+        assert_eq!(
+            ids_under(&lake.join(format!("events/org_id={org}"))),
+            events,
+            "org {org} events"
+        );
+    }
+    assert_ne!(sim.ids(0, "systemusers"), sim.ids(1, "systemusers"));
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
+            .expect("json");
+    assert_eq!(state["layout"], "org_id");
+    assert!(
+        state["events_by_org"][&orgs[0]]["complete_through"].is_string()
+            && state["events_by_org"][&orgs[1]]["complete_through"].is_string()
+    );
+    assert!(state["tables"][format!("users/org_id={}", orgs[1])]["rows"].as_u64() == Some(80));
+
+    // Incremental again, then verify.
+    sim.mutate(
+        1,
+        &sim::Mutation {
+            add_users: 3,
+            new_events: 40,
+            ..sim::Mutation::default()
+        },
+    );
+    jclake::export::run(&export_config(&sim, &lake, None, file(), msp()))
+        .await
+        .expect("second run");
+    let mut events = sim.event_ids(1);
+    events.sort();
+    assert_eq!(
+        ids_under(&lake.join(format!("events/org_id={}", orgs[1]))),
+        events
+    );
+    assert_eq!(
+        ids_under(&lake.join(format!("users/org_id={}/snapshot_date=2026-11-20", orgs[1]))).len(),
+        83
+    );
+    let out = tokio::task::block_in_place(|| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
+            .args(["verify", "--lake", &lake.display().to_string()])
+            .output()
+            .expect("verify")
+    });
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A one-org run on a multi-org lake is refused: the layouts would mix.
+    let single = Env {
+        api_key: Some(sim::DEFAULT_API_KEY.into()),
+        ..Env::default()
+    };
+    let err = jclake::export::run(&export_config(
+        &sim,
+        &lake,
+        Some("users"),
+        FileConfig::default(),
+        single,
+    ))
+    .await
+    .expect_err("layout");
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("has the org_id layout"), "{err}");
+}
