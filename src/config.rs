@@ -474,7 +474,7 @@ pub fn resolve(
         max_attempts: positive(
             "retry_max_attempts",
             file.retry_max_attempts.map(|n| n as usize),
-            6,
+            RetryPolicy::default().max_attempts as usize,
         )? as u32,
         ..RetryPolicy::default()
     };

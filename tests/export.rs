@@ -485,15 +485,19 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
         o.stderr
     );
 
-    // Unreachable host: exit 4.
+    // Unreachable host: exit 4 (after two attempts, to keep the test short).
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
         .port();
+    let two_tries = dir.path().join("two-tries.toml");
+    std::fs::write(&two_tries, "retry_max_attempts = 2\n").expect("write config");
     let mut c = jclake();
     c.args([
         "export",
+        "--config",
+        &two_tries.display().to_string(),
         "--lake",
         &lake_s,
         "--base-url",
@@ -507,7 +511,7 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
     assert!(
         last_line(&o.stderr).starts_with(&format!(
             "jclake: cannot reach http://127.0.0.1:{port}/api/organizations"
-        )),
+        )) && last_line(&o.stderr).contains(" after 2 attempts: "),
         "{}",
         o.stderr
     );

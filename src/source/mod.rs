@@ -115,7 +115,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 6,
+            max_attempts: 10,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(30),
         }
