@@ -1,8 +1,8 @@
 //! How fast the simulator serves: 100 v1 pages of 100 users (an org of 10,000 users, read
 //! sequentially over one keep-alive connection, 5 rounds), and 10 Directory Insights pages of
 //! 10,000 events chained with `search_after`. The target: "serving 100 pages of 100 users
-//! takes well under a second"; the process exits non-zero when the median round takes more
-//! than a second. Run with `cargo bench --bench sim_serve`.
+//! takes well under a second"; under `cargo bench` the process exits non-zero when the
+//! median round takes more than a second. Run with `cargo bench --bench sim_serve`.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -99,6 +99,12 @@ async fn run() -> Result<bool, Error> {
         return Err(format!("expected {} events, got {n}", EVENT_PAGE * EVENT_PAGES).into());
     }
 
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this file too, as a
+    // check that the pages are right, and a timing budget has no place in a test run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sim_serve: pages checked; the budget is checked by `cargo bench` only");
+        return Ok(true);
+    }
     let ok = median <= BUDGET;
     println!(
         "sim_serve: {} — median {} for {PAGES} pages of {PAGE} users (budget {})",
