@@ -18,13 +18,17 @@ use arrow::error::ArrowError;
 use arrow::json::reader::{Decoder, ReaderBuilder};
 use arrow::record_batch::RecordBatch;
 use chrono::DateTime;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
-use schema::{infer, path_join, path_keys, sanitize, unique_name};
+use schema::{infer, path_join, path_keys, sanitize, unescape_key, unique_name};
 pub use schema::{Column, ColumnType, TableSchema, RESCUED};
 
 /// Rows handed to arrow-json at once; pages are at most this large or are split.
 const CHUNK_ROWS: usize = 8192;
+
+/// Below this many rows a chunk is projected on the calling thread: not worth a fork.
+const PARALLEL_ROWS: usize = 512;
 
 /// What to do with a field the schema does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -179,10 +183,30 @@ impl BatchDecoder {
         }
         let mut out = Vec::new();
         for chunk in records.chunks(CHUNK_ROWS) {
-            let rows = chunk
-                .iter()
-                .map(|r| self.project(r, parent))
-                .collect::<Result<Vec<_>, _>>()?;
+            // Projection is per record and the costliest step: rayon spreads it over the
+            // cores; the results keep the page's order.
+            let (schema, consumed) = (&self.schema, &self.consumed);
+            let projected: Vec<Result<Projected, DecodeError>> = if chunk.len() >= PARALLEL_ROWS {
+                chunk
+                    .par_iter()
+                    .map(|r| project(schema, consumed, r, parent))
+                    .collect()
+            } else {
+                chunk
+                    .iter()
+                    .map(|r| project(schema, consumed, r, parent))
+                    .collect()
+            };
+            let mut rows = Vec::with_capacity(projected.len());
+            for p in projected {
+                let p = p?;
+                self.stats.rows += 1;
+                self.stats.excluded += p.excluded;
+                for k in p.rescued {
+                    *self.stats.rescued.entry(k).or_default() += 1;
+                }
+                rows.push(p.row);
+            }
             let err = |source| DecodeError::Arrow {
                 table: self.schema.table.clone(),
                 source,
@@ -264,49 +288,73 @@ impl BatchDecoder {
             record: id.into(),
         }
     }
+}
 
-    fn project(&mut self, rec: &Value, parent: Option<&str>) -> Result<Value, DecodeError> {
-        let obj = rec.as_object().ok_or_else(|| DecodeError::NotAnObject {
-            table: self.schema.table.clone(),
-            found: truncate(&rec.to_string(), 80),
-        })?;
-        let mut rescued = Map::new();
-        let mut row = Map::new();
-        for c in &self.schema.columns {
-            let v = match c.source() {
-                "$parent" => parent
-                    .map(|p| Value::String(p.into()))
-                    .unwrap_or(Value::Null),
-                path => lookup(rec, path)
-                    .map(|v| coerce(&c.ty, v, path, &mut rescued))
-                    .unwrap_or(Value::Null),
-            };
-            if v.is_null() && !c.nullable {
-                return Err(DecodeError::MissingRequired {
-                    table: self.schema.table.clone(),
-                    column: c.name.clone(),
-                    record: truncate(&rec.to_string(), 120),
-                });
-            }
-            row.insert(c.name.clone(), v);
+/// One record projected onto the columns, with what it rescued and excluded.
+struct Projected {
+    row: Value,
+    /// Source paths of the values put in `_rescued`.
+    rescued: Vec<String>,
+    excluded: u64,
+}
+
+fn project(
+    schema: &TableSchema,
+    consumed: &Consumed,
+    rec: &Value,
+    parent: Option<&str>,
+) -> Result<Projected, DecodeError> {
+    let obj = rec.as_object().ok_or_else(|| DecodeError::NotAnObject {
+        table: schema.table.clone(),
+        found: truncate(&rec.to_string(), 80),
+    })?;
+    let mut rescued = Map::new();
+    let mut row = Map::new();
+    for c in &schema.columns {
+        let v = match c.source() {
+            "$parent" => parent
+                .map(|p| Value::String(p.into()))
+                .unwrap_or(Value::Null),
+            path => lookup(rec, path)
+                .map(|v| coerce(&c.ty, v, path, &mut rescued))
+                .unwrap_or(Value::Null),
+        };
+        if v.is_null() && !c.nullable {
+            return Err(DecodeError::MissingRequired {
+                table: schema.table.clone(),
+                column: c.name.clone(),
+                record: truncate(&rec.to_string(), 120),
+            });
         }
-        unknown_fields(obj, &self.consumed, "", &mut rescued);
-        for e in &self.schema.exclude {
-            if lookup(rec, e).is_some_and(|v| !v.is_null()) {
-                self.stats.excluded += 1;
-            }
-        }
-        self.stats.rows += 1;
-        if !rescued.is_empty() {
-            for k in rescued.keys() {
-                *self.stats.rescued.entry(k.clone()).or_default() += 1;
-            }
-            row.insert(
-                RESCUED.into(),
-                Value::String(Value::Object(rescued).to_string()),
-            );
-        }
-        Ok(Value::Object(row))
+        row.insert(c.name.clone(), v);
+    }
+    unknown_fields(obj, consumed, "", &mut rescued);
+    let excluded = schema
+        .exclude
+        .iter()
+        .filter(|e| lookup(rec, e).is_some_and(|v| !v.is_null()))
+        .count() as u64;
+    let keys = rescued.keys().cloned().collect();
+    if !rescued.is_empty() {
+        row.insert(
+            RESCUED.into(),
+            Value::String(Value::Object(rescued).to_string()),
+        );
+    }
+    Ok(Projected {
+        row: Value::Object(row),
+        rescued: keys,
+        excluded,
+    })
+}
+
+/// Runs CPU-bound work (decoding a page) without stalling the runtime: on a multi-thread
+/// runtime the worker hands its other tasks to another thread first, so fetches in flight
+/// keep going; on a current-thread runtime it simply runs.
+pub fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -325,14 +373,19 @@ fn widen(
                 if x.is_null() {
                     continue;
                 }
-                match cols
-                    .iter_mut()
-                    .find(|c| path_keys(c.source()).first().map(String::as_str) == Some(k.as_str()))
-                {
-                    Some(c) => {
+                let first = |c: &Column| {
+                    c.source()
+                        .split('/')
+                        .next()
+                        .is_some_and(|s| unescape_key(s) == k.as_str())
+                };
+                match cols.iter_mut().find(|c| first(c)) {
+                    // Only objects and arrays can widen a type (this runs for every record).
+                    Some(c) if matches!(x, Value::Object(_) | Value::Array(_)) => {
                         let sub = format!("{path}.{}", c.name);
                         widen(&mut c.ty, x, &sub, run_id, changes);
                     }
+                    Some(_) => {}
                     None => {
                         let Some(t) = infer(x) else { continue };
                         let taken: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
@@ -363,8 +416,8 @@ fn truncate(s: &str, n: usize) -> String {
 /// The value at a source path (`a/b`), if any.
 pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = v;
-    for k in path_keys(path) {
-        cur = cur.get(k.as_str())?;
+    for segment in path.split('/') {
+        cur = cur.get(unescape_key(segment).as_ref())?;
     }
     Some(cur)
 }
@@ -376,13 +429,14 @@ fn unknown_paths<'a>(
     prefix: &str,
     out: &mut Vec<(String, &'a Value)>,
 ) {
+    // Paths are built only for what is reported or descended into: most keys are read by
+    // a column, and this runs for every record.
     for (k, v) in obj {
-        let path = path_join(prefix, k);
         match consumed.children.get(k) {
-            None if !v.is_null() => out.push((path, v)),
+            None if !v.is_null() => out.push((path_join(prefix, k), v)),
             Some(node) if !node.whole => {
                 if let Value::Object(inner) = v {
-                    unknown_paths(inner, node, &path, out);
+                    unknown_paths(inner, node, &path_join(prefix, k), out);
                 }
             }
             _ => {}

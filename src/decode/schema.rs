@@ -82,15 +82,29 @@ impl Column {
 pub fn path_keys(source: &str) -> Vec<String> {
     source
         .split('/')
-        .map(|k| k.replace("~1", "/").replace("~0", "~"))
+        .map(|k| unescape_key(k).into_owned())
         .collect()
+}
+
+/// One escaped path segment as its key; borrowed when there is nothing to unescape (the
+/// usual case, and this runs for every column of every record).
+pub fn unescape_key(segment: &str) -> std::borrow::Cow<'_, str> {
+    if segment.contains('~') {
+        segment.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        segment.into()
+    }
 }
 
 /// `prefix/key` with the key escaped.
 pub fn path_join(prefix: &str, key: &str) -> String {
-    let k = key.replace('~', "~0").replace('/', "~1");
+    let k: std::borrow::Cow<'_, str> = if key.contains(['~', '/']) {
+        key.replace('~', "~0").replace('/', "~1").into()
+    } else {
+        key.into()
+    };
     if prefix.is_empty() {
-        k
+        k.into_owned()
     } else {
         format!("{prefix}/{k}")
     }

@@ -18,6 +18,9 @@ use crate::manifest::{self, EventsState, RunManifest, TableRun};
 use crate::sink::{Lake, SnapshotWriter, WriteOptions};
 use crate::source::{ApiClient, EventPages, EventQuery};
 
+/// Event pages fetched ahead of the one being decoded.
+const PREFETCH_PAGES: usize = 1;
+
 /// How far back Directory Insights keeps events on most plans.
 pub const RETENTION_DAYS: i64 = 90;
 
@@ -229,7 +232,10 @@ impl EventsJob {
             end,
             page_size: self.settings.page_size,
         };
-        let mut pages = EventPages::new(&self.client, &q);
+        // The next page is fetched while this one is decoded and written: the network and
+        // the JSON parse on one core, decode and Parquet encode on the other. Two pages in
+        // the channel bound the memory.
+        let mut pages = EventPages::new(&self.client, &q).prefetch(PREFETCH_PAGES);
         // Within one query every event comes once; the set guards against the service
         // repeating one across pages. It holds one day's ids.
         let mut seen: HashSet<String> = HashSet::new();
@@ -241,7 +247,7 @@ impl EventsJob {
                     None => true,
                 })
                 .collect();
-            for b in decoder.decode(&fresh, None)? {
+            for b in crate::decode::off_runtime(|| decoder.decode(&fresh, None))? {
                 writer.write(&b).await?;
             }
         }

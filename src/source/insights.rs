@@ -23,8 +23,8 @@ pub struct EventQuery {
 }
 
 /// The pages of one events query.
-pub struct EventPages<'a> {
-    client: &'a ApiClient,
+pub struct EventPages {
+    client: ApiClient,
     url: String,
     body: Value,
     cursor: Option<Value>,
@@ -32,8 +32,8 @@ pub struct EventPages<'a> {
     done: bool,
 }
 
-impl<'a> EventPages<'a> {
-    pub fn new(client: &'a ApiClient, q: &EventQuery) -> EventPages<'a> {
+impl EventPages {
+    pub fn new(client: &ApiClient, q: &EventQuery) -> EventPages {
         let url = format!(
             "{}/insights/directory/v1/events",
             client.endpoints().insights_url.trim_end_matches('/')
@@ -46,7 +46,7 @@ impl<'a> EventPages<'a> {
             "sort": "ASC",
         });
         EventPages {
-            client,
+            client: client.clone(),
             url,
             body,
             cursor: None,
@@ -89,6 +89,60 @@ impl<'a> EventPages<'a> {
             return Ok(None);
         }
         Ok(Some(events))
+    }
+
+    /// Fetches ahead on its own task, at most `depth` pages beyond the one being consumed,
+    /// so the next request is in flight while the caller decodes and writes.
+    pub fn prefetch(mut self, depth: usize) -> PrefetchedPages {
+        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+        let url = self.url.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = self.next_page().await;
+                let last = !matches!(next, Ok(Some(_)));
+                // A closed channel means the consumer has stopped: so does the fetch.
+                if tx.send(next).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        PrefetchedPages {
+            rx,
+            url,
+            done: false,
+        }
+    }
+}
+
+/// The pages of one events query, fetched ahead by [`EventPages::prefetch`].
+pub struct PrefetchedPages {
+    rx: tokio::sync::mpsc::Receiver<Result<Option<Vec<Value>>, SourceError>>,
+    url: String,
+    done: bool,
+}
+
+impl PrefetchedPages {
+    /// The next page of events, or `None` after the last. A fetch task that ended without
+    /// saying so is an error, never a short day.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.rx.recv().await {
+            Some(Ok(Some(page))) => Ok(Some(page)),
+            Some(other) => {
+                self.done = true;
+                other
+            }
+            None => {
+                self.done = true;
+                Err(SourceError::Body {
+                    url: self.url.clone(),
+                    attempts: 0,
+                    message: "the page fetch stopped before the last page".into(),
+                })
+            }
+        }
     }
 }
 

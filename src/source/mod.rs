@@ -15,7 +15,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use reqwest::StatusCode;
 use serde_json::Value;
 
-pub use insights::{EventPages, EventQuery};
+pub use insights::{EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
 pub use pages::{PageStream, PAGE_LIMIT};
 
