@@ -659,6 +659,42 @@ mod tests {
     }
 
     #[test]
+    fn a_large_page_projected_in_parallel_equals_small_pages_in_order() {
+        // 3000 records: one page takes the rayon path (>= PARALLEL_ROWS), pages of 100 do not.
+        let recs: Vec<Value> = (0..3000)
+            .map(|i| {
+                let uid = if i % 7 == 0 { json!(format!("u{i}")) } else { json!(i) };
+                json!({"_id": format!("r{i:04}"), "unix_uid": uid, "extra": (i % 5 == 0).then_some(i), "secret": "s"})
+            })
+            .collect();
+        let decode = |pages: &[&[Value]]| {
+            let mut d =
+                BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
+            let batches: Vec<RecordBatch> = pages
+                .iter()
+                .flat_map(|p| d.decode(p, None).expect("decode"))
+                .collect();
+            let b = arrow::compute::concat_batches(&d.arrow_schema(), &batches).expect("concat");
+            (b, d.stats().clone())
+        };
+        let (whole, s1) = decode(&[&recs]);
+        let small: Vec<&[Value]> = recs.chunks(100).collect();
+        let (paged, s2) = decode(&small);
+        assert_eq!(whole, paged);
+        assert_eq!(whole.num_rows(), 3000);
+        let ids = strings(&whole, "id");
+        assert_eq!(ids[0].as_deref(), Some("r0000"));
+        assert_eq!(ids[2999].as_deref(), Some("r2999"));
+        assert_eq!((s1.rows, s1.excluded), (3000, 3000));
+        assert_eq!(s1.rescued.get("unix_uid"), Some(&429), "every 7th of 3000");
+        assert_eq!(s1.rescued.get("extra"), Some(&600), "every 5th, 0 included");
+        assert_eq!(
+            (s1.rows, s1.excluded, &s1.rescued),
+            (s2.rows, s2.excluded, &s2.rescued)
+        );
+    }
+
+    #[test]
     fn evolve_adds_columns_and_struct_fields_and_keeps_misfits() {
         let mut d =
             BatchDecoder::with_policy(schema(), SchemaPolicy::Evolve, "run-1").expect("decoder");
