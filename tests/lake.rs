@@ -547,6 +547,54 @@ async fn crash_anywhere_then_rerun_equals_a_clean_run(b: Backend, clean: Backend
     }
 }
 
+/// Several runs find the same expired lock at once: exactly one takes it over, the others
+/// are told who holds it. Twenty rounds, eight racers each.
+async fn racing_takeovers_of_a_dead_lock_have_one_winner(b: Backend) {
+    let lake = b.lake();
+    let ttl = std::time::Duration::from_secs(60);
+    for round in 0..20 {
+        let body = serde_json::json!({"run_id": format!("expired-{round}"), "host": "elsewhere", "pid": 1, "acquired_at": "2000-01-01T00:00:00Z", "expires_at": "2000-01-01T00:10:00Z"});
+        lake.store()
+            .put(
+                &ObjPath::from("_jclake/lock.json"),
+                PutPayload::from(body.to_string().into_bytes()),
+            )
+            .await
+            .expect("plant lock");
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let lake = lake.clone();
+                tokio::spawn(async move {
+                    lock::acquire(&lake, &format!("racer-{round}-{i}"), ttl, None).await
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        let mut refused = Vec::new();
+        for r in racers {
+            match r.await.expect("join") {
+                Ok(held) => winners.push(held),
+                Err(e) => refused.push(e.to_string()),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {refused:?}");
+        assert_eq!(refused.len(), 7);
+        assert!(
+            refused.iter().all(|e| e.starts_with(&format!(
+                "another run holds the lake's lock: run racer-{round}-"
+            ))),
+            "round {round}: {refused:?}"
+        );
+        for held in winners {
+            held.release().await.expect("release");
+        }
+        assert!(!lake
+            .exists(&ObjPath::from("_jclake/lock.json"))
+            .await
+            .expect("exists"));
+    }
+}
+
 mod local {
     use super::*;
 
@@ -563,6 +611,11 @@ mod local {
     #[tokio::test]
     async fn retention_keeps_the_newest_snapshots() {
         super::retention_keeps_the_newest_snapshots(Backend::local()).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_takeovers_of_a_dead_lock_have_one_winner() {
+        super::racing_takeovers_of_a_dead_lock_have_one_winner(Backend::local()).await
     }
 
     #[tokio::test]
@@ -637,6 +690,12 @@ mod s3 {
     #[ignore = "needs an S3 server: make test starts one"]
     async fn retention_keeps_the_newest_snapshots() {
         super::retention_keeps_the_newest_snapshots(Backend::s3("retention")).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs an S3 server: make test starts one"]
+    async fn racing_takeovers_of_a_dead_lock_have_one_winner() {
+        super::racing_takeovers_of_a_dead_lock_have_one_winner(Backend::s3("race")).await
     }
 
     #[tokio::test]

@@ -2,13 +2,14 @@
 //! (`If-None-Match: *` on S3, an exclusive create on disk). It names its run, host and pid
 //! and carries an expiry that a heartbeat pushes forward while the run lives. A lock past
 //! its expiry, or held by a process of this host that no longer exists, is taken over
-//! (with `If-Match` on stores that support it), so a killed run never blocks the next.
+//! (with `If-Match`, or on disk by setting the dead lock aside under a name of its own), so a
+//! killed run never blocks the next, and of several runs racing for a dead lock one wins.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use object_store::path::Path;
-use object_store::{PutMode, UpdateVersion};
+use object_store::{ObjectStoreExt, PutMode, UpdateVersion};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
@@ -130,18 +131,57 @@ async fn take_over(
         .put_mode(
             &path,
             to_bytes(&body(run_id, ttl)),
-            PutMode::Update(version),
+            PutMode::Update(version.clone()),
         )
         .await
     {
         Ok(r) => Ok(Some(held(lake, run_id, ttl, r.e_tag, r.version))),
         Err(object_store::Error::Precondition { .. }) => Ok(None),
-        // The local filesystem has no compare-and-swap: delete, then create exclusively.
         Err(object_store::Error::NotImplemented { .. }) => {
-            lake.delete(&path).await?;
+            set_aside(lake, version).await?;
             Ok(None)
         }
         Err(e) => Err(lake.error(&path, e).into()),
+    }
+}
+
+/// Where dead locks are set aside on stores without compare-and-swap.
+const TAKEN_DIR: &str = "lock-taken";
+
+/// Compare-and-swap for the local filesystem, which has none. The dead lock is first linked
+/// to a name of its own (its e-tag: inode, modification time, size); a link never replaces
+/// a name, so of the runs that saw this very lock only one gets there, and since the name
+/// stays, a slower run cannot later move the winner's fresh lock aside. The winner deletes
+/// the dead lock; every run then goes back to the exclusive create.
+async fn set_aside(lake: &Lake, dead: UpdateVersion) -> Result<(), ManifestError> {
+    let path = lock_path();
+    let Some(id) = dead.e_tag else {
+        lake.delete(&path).await?;
+        return Ok(());
+    };
+    let aside = key([META_DIR, TAKEN_DIR, &id]);
+    match lake.store().copy_if_not_exists(&path, &aside).await {
+        Ok(()) => {
+            lake.delete(&path).await?;
+            prune_set_aside(lake).await;
+            Ok(())
+        }
+        // Another run set it aside first, or has already replaced it: look again shortly.
+        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::NotFound { .. }) => {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(())
+        }
+        Err(e) => Err(lake.error(&aside, e).into()),
+    }
+}
+
+/// Set-aside locks older than a day are of no use to any run still racing: deleted, best effort.
+async fn prune_set_aside(lake: &Lake) {
+    let cutoff = Utc::now() - chrono::Duration::days(1);
+    if let Ok(old) = lake.list(&key([META_DIR, TAKEN_DIR])).await {
+        for o in old.into_iter().filter(|o| o.last_modified < cutoff) {
+            let _ = lake.delete(&o.location).await;
+        }
     }
 }
 
@@ -161,6 +201,12 @@ fn held(
             let mut b = body(&hb_run, ttl);
             if let Ok(Some((bytes, _))) = hb_lake.get_versioned(&path).await {
                 if let Ok(old) = serde_json::from_slice::<LockBody>(&bytes) {
+                    if old.run_id != hb_run {
+                        // This run stalled past its expiry and was taken over: never
+                        // overwrite the new holder's lock.
+                        tracing::error!(holder = %old.run_id, "the lake lock was taken over by another run");
+                        break;
+                    }
                     b.acquired_at = old.acquired_at;
                 }
             }
