@@ -548,6 +548,25 @@ impl SnapshotWriter {
                 f.bytes = meta.size;
             }
         }
-        Ok(self.files)
+        Ok(std::mem::take(&mut self.files))
+    }
+}
+
+impl Drop for SnapshotWriter {
+    /// A writer dropped with a file open belongs to a table that failed: its upload is
+    /// aborted, so an error leaves no incomplete multipart upload in the bucket (a killed
+    /// process cannot do this; README suggests a lifecycle rule for that case).
+    fn drop(&mut self) {
+        let Some(open) = self.writer.take() else {
+            return;
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let mut upload = open.writer.into_inner();
+                if let Err(e) = upload.abort().await {
+                    tracing::debug!(file = %open.staged, error = %e, "cannot abort an upload");
+                }
+            });
+        }
     }
 }
