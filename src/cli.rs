@@ -44,6 +44,9 @@ enum Command {
         /// Show the table as a lake has it: declared columns plus those runs discovered.
         #[arg(long)]
         lake: Option<String>,
+        /// TOML settings file: its `lake` (unless --lake is given) and `[s3]` settings.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
     /// The built-in JumpCloud simulator.
     Sim {
@@ -260,7 +263,11 @@ pub fn main() -> ExitCode {
         Command::Export(args) => rt.block_on(export(args)),
         Command::Verify(args) => rt.block_on(verify(args)),
         Command::Tables => tables(),
-        Command::Describe { table, lake } => rt.block_on(describe(&table, lake.as_deref())),
+        Command::Describe {
+            table,
+            lake,
+            config,
+        } => rt.block_on(describe(&table, lake, config.as_deref())),
         Command::Sim {
             command: SimCommand::Serve(args),
         } => rt.block_on(sim_serve(args)),
@@ -600,7 +607,7 @@ fn tables() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn describe(table: &str, lake: Option<&str>) -> ExitCode {
+async fn describe(table: &str, lake: Option<String>, config: Option<&std::path::Path>) -> ExitCode {
     let Some(r) = crate::catalog::find(table) else {
         eprintln!(
             "jclake: unknown table {table:?}; known tables: {}",
@@ -615,15 +622,22 @@ async fn describe(table: &str, lake: Option<&str>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let (lake, s3) = match config {
+        None => (lake, crate::sink::S3Options::default()),
+        Some(path) => match settings_file(Some(path)) {
+            Ok(file) => (lake.or(file.lake.clone()), config::s3_options(&file)),
+            Err(code) => return code,
+        },
+    };
     let stored = match lake {
         None => None,
         Some(root) => {
-            let loc = match existing_lake(root) {
+            let loc = match existing_lake(&root) {
                 Ok(l) => l,
                 Err(code) => return code,
             };
             let read = async {
-                let lake = crate::sink::Lake::open(&loc, &crate::sink::S3Options::default())?;
+                let lake = crate::sink::Lake::open(&loc, &s3)?;
                 Ok::<_, crate::export::ExportError>(
                     crate::manifest::read_table_schema(&lake, table).await?,
                 )

@@ -228,6 +228,23 @@ async fn drift_reaches_the_lake_in_columns_or_rescued_and_the_schema_only_widens
             .any(|l| l.starts_with("username ") && l.contains("declared")),
         "{text}"
     );
+    // The lake named by a settings file, as `verify --config` takes it: the same view.
+    let settings = lake.with_extension("toml");
+    std::fs::write(
+        &settings,
+        format!("lake = {:?}\n", lake.display().to_string()),
+    )
+    .expect("write settings");
+    let by_config = std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
+        .args([
+            "describe",
+            "users",
+            "--config",
+            &settings.display().to_string(),
+        ])
+        .output()
+        .expect("describe --config");
+    assert_eq!(String::from_utf8_lossy(&by_config.stdout), text);
     drop(sim);
 
     // Next day the field is gone from the data: the column stays (only widens), all null.
