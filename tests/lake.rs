@@ -630,6 +630,11 @@ async fn racing_takeovers_of_a_dead_lock_have_one_winner(b: Backend) {
             )
             .await
             .expect("plant lock");
+        let local = (!b.root.starts_with("s3://")).then(|| std::path::Path::new(&b.root));
+        if let Some(root) = local {
+            // A lock last written days ago, as a nightly run killed yesterday leaves it.
+            touch(&root.join("_jclake/lock.json"), "2 days ago");
+        }
         let racers: Vec<_> = (0..8)
             .map(|i| {
                 let lake = lake.clone();
@@ -662,6 +667,47 @@ async fn racing_takeovers_of_a_dead_lock_have_one_winner(b: Backend) {
             .await
             .expect("exists"));
     }
+
+    // On disk: a run that died after claiming a dead lock, before deleting it, does not
+    // block the lake; the next run claims it again once the claim is stale.
+    if let Some(root) = (!b.root.starts_with("s3://")).then(|| std::path::Path::new(&b.root)) {
+        let body = serde_json::json!({"run_id": "expired-x", "host": "elsewhere", "pid": 1, "acquired_at": "2000-01-01T00:00:00Z", "expires_at": "2000-01-01T00:10:00Z"});
+        let lock_path = ObjPath::from("_jclake/lock.json");
+        lake.store()
+            .put(&lock_path, PutPayload::from(body.to_string().into_bytes()))
+            .await
+            .expect("plant lock");
+        let tag = lake
+            .store()
+            .head(&lock_path)
+            .await
+            .expect("head")
+            .e_tag
+            .expect("e-tag");
+        let claim = root.join(format!("_jclake/lock-taken/{tag}-0"));
+        std::fs::write(&claim, b"").expect("plant claim");
+        touch(&claim, "1 minute ago");
+        let held = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            lock::acquire(&lake, "after-a-stale-claim", ttl, None),
+        )
+        .await
+        .expect("does not hang")
+        .expect("takes the lock");
+        assert!(root.join(format!("_jclake/lock-taken/{tag}-1")).exists());
+        held.release().await.expect("release");
+    }
+}
+
+/// Sets a file's modification time (`touch -d`).
+fn touch(path: &std::path::Path, when: &str) {
+    let ok = Command::new("touch")
+        .args(["-d", when])
+        .arg(path)
+        .status()
+        .expect("touch")
+        .success();
+    assert!(ok, "touch -d {when} {}", path.display());
 }
 
 mod local {

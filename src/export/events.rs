@@ -18,9 +18,6 @@ use crate::manifest::{self, EventsState, RunManifest, TableRun};
 use crate::sink::{Lake, SnapshotWriter, WriteOptions};
 use crate::source::{ApiClient, EventPages, EventQuery};
 
-/// Event pages fetched ahead of the one being decoded.
-const PREFETCH_PAGES: usize = 1;
-
 /// How far back Directory Insights keeps events on most plans.
 pub const RETENTION_DAYS: i64 = 90;
 
@@ -233,9 +230,9 @@ impl EventsJob {
             page_size: self.settings.page_size,
         };
         // The next page is fetched while this one is decoded and written: the network and
-        // the JSON parse on one core, decode and Parquet encode on the other. Two pages in
-        // the channel bound the memory.
-        let mut pages = EventPages::new(&self.client, &q).prefetch(PREFETCH_PAGES);
+        // the JSON parse on one core, decode and Parquet encode on the other; two pages are
+        // held at most.
+        let mut pages = EventPages::new(&self.client, &q).prefetch();
         // Within one query every event comes once; the set guards against the service
         // repeating one across pages. It holds one day's ids.
         let mut seen: HashSet<String> = HashSet::new();

@@ -2,8 +2,8 @@
 //! (`If-None-Match: *` on S3, an exclusive create on disk). It names its run, host and pid
 //! and carries an expiry that a heartbeat pushes forward while the run lives. A lock past
 //! its expiry, or held by a process of this host that no longer exists, is taken over
-//! (with `If-Match`, or on disk by setting the dead lock aside under a name of its own), so a
-//! killed run never blocks the next, and of several runs racing for a dead lock one wins.
+//! (with `If-Match`, or on disk after an exclusive claim on that very lock), so a killed run
+//! never blocks the next, and of several runs racing for a dead lock one wins.
 
 use std::time::Duration;
 
@@ -138,45 +138,72 @@ async fn take_over(
         Ok(r) => Ok(Some(held(lake, run_id, ttl, r.e_tag, r.version))),
         Err(object_store::Error::Precondition { .. }) => Ok(None),
         Err(object_store::Error::NotImplemented { .. }) => {
-            set_aside(lake, version).await?;
+            claim_and_delete(lake, version).await?;
             Ok(None)
         }
         Err(e) => Err(lake.error(&path, e).into()),
     }
 }
 
-/// Where dead locks are set aside on stores without compare-and-swap.
+/// Claims on dead locks, on stores without compare-and-swap.
 const TAKEN_DIR: &str = "lock-taken";
 
-/// Compare-and-swap for the local filesystem, which has none. The dead lock is first linked
-/// to a name of its own (its e-tag: inode, modification time, size); a link never replaces
-/// a name, so of the runs that saw this very lock only one gets there, and since the name
-/// stays, a slower run cannot later move the winner's fresh lock aside. The winner deletes
-/// the dead lock; every run then goes back to the exclusive create.
-async fn set_aside(lake: &Lake, dead: UpdateVersion) -> Result<(), ManifestError> {
+/// A claim this old belongs to a run that died between claiming and deleting (which takes
+/// milliseconds): the next run makes the next claim.
+const CLAIM_GRACE: Duration = Duration::from_secs(30);
+
+/// Compare-and-swap for the local filesystem, which has none. Of the runs that saw the dead
+/// lock with e-tag E (inode, modification time, size), the one that creates the claim
+/// `_jclake/lock-taken/E-0` exclusively deletes the lock, if it still has that tag; the
+/// others look again shortly. The claim stays, so a slower run that saw the same dead lock
+/// cannot claim it later and delete the winner's fresh lock. A stale claim (its run died
+/// before deleting) is followed by `E-1`, and so on.
+async fn claim_and_delete(lake: &Lake, dead: UpdateVersion) -> Result<(), ManifestError> {
     let path = lock_path();
-    let Some(id) = dead.e_tag else {
+    let Some(tag) = dead.e_tag else {
         lake.delete(&path).await?;
         return Ok(());
     };
-    let aside = key([META_DIR, TAKEN_DIR, &id]);
-    match lake.store().copy_if_not_exists(&path, &aside).await {
-        Ok(()) => {
-            lake.delete(&path).await?;
-            prune_set_aside(lake).await;
-            Ok(())
+    for n in 0..16 {
+        let claim = key([META_DIR, TAKEN_DIR, &format!("{tag}-{n}")]);
+        match lake.put_mode(&claim, Vec::new(), PutMode::Create).await {
+            Ok(_) => {
+                let still_dead = match lake.store().head(&path).await {
+                    Ok(meta) => meta.e_tag.as_deref() == Some(tag.as_str()),
+                    Err(object_store::Error::NotFound { .. }) => false,
+                    Err(e) => return Err(lake.error(&path, e).into()),
+                };
+                if still_dead {
+                    lake.delete(&path).await?;
+                }
+                prune_claims(lake).await;
+                return Ok(());
+            }
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                let age = match lake.store().head(&claim).await {
+                    Ok(meta) => Utc::now()
+                        .signed_duration_since(meta.last_modified)
+                        .to_std()
+                        .unwrap_or_default(),
+                    Err(object_store::Error::NotFound { .. }) => return Ok(()),
+                    Err(e) => return Err(lake.error(&claim, e).into()),
+                };
+                if age < CLAIM_GRACE {
+                    // Another run holds this claim and is replacing the lock.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(lake.error(&claim, e).into()),
         }
-        // Another run set it aside first, or has already replaced it: look again shortly.
-        Err(object_store::Error::AlreadyExists { .. } | object_store::Error::NotFound { .. }) => {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok(())
-        }
-        Err(e) => Err(lake.error(&aside, e).into()),
     }
+    // Sixteen runs died mid-takeover of one lock: past any race worth guarding.
+    lake.delete(&path).await?;
+    Ok(())
 }
 
-/// Set-aside locks older than a day are of no use to any run still racing: deleted, best effort.
-async fn prune_set_aside(lake: &Lake) {
+/// Claims older than a day are of no use to any run still racing: deleted, best effort.
+async fn prune_claims(lake: &Lake) {
     let cutoff = Utc::now() - chrono::Duration::days(1);
     if let Ok(old) = lake.list(&key([META_DIR, TAKEN_DIR])).await {
         for o in old.into_iter().filter(|o| o.last_modified < cutoff) {
@@ -199,16 +226,24 @@ fn held(
         loop {
             tokio::time::sleep(ttl / 3).await;
             let mut b = body(&hb_run, ttl);
-            if let Ok(Some((bytes, _))) = hb_lake.get_versioned(&path).await {
-                if let Ok(old) = serde_json::from_slice::<LockBody>(&bytes) {
-                    if old.run_id != hb_run {
-                        // This run stalled past its expiry and was taken over: never
-                        // overwrite the new holder's lock.
-                        tracing::error!(holder = %old.run_id, "the lake lock was taken over by another run");
-                        break;
+            match hb_lake.get_versioned(&path).await {
+                Ok(Some((bytes, _))) => {
+                    if let Ok(old) = serde_json::from_slice::<LockBody>(&bytes) {
+                        if old.run_id != hb_run {
+                            // This run stalled past its expiry and was taken over: never
+                            // overwrite the new holder's lock.
+                            tracing::error!(holder = %old.run_id, "the lake lock was taken over by another run");
+                            break;
+                        }
+                        b.acquired_at = old.acquired_at;
                     }
-                    b.acquired_at = old.acquired_at;
                 }
+                Ok(None) => {
+                    tracing::error!("the lake lock was removed by another run");
+                    break;
+                }
+                // A failed read: the conditional put below decides.
+                Err(_) => {}
             }
             match hb_lake
                 .put_mode(&path, to_bytes(&b), PutMode::Update(current.clone()))

@@ -91,32 +91,37 @@ impl EventPages {
         Ok(Some(events))
     }
 
-    /// Fetches ahead on its own task, at most `depth` pages beyond the one being consumed,
-    /// so the next request is in flight while the caller decodes and writes.
-    pub fn prefetch(mut self, depth: usize) -> PrefetchedPages {
-        let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+    /// Fetches one page ahead on its own task, so the next request is in flight while the
+    /// caller decodes and writes. A slot in the channel is taken before each fetch, so at
+    /// most two pages are held: the caller's and the one waiting for it.
+    pub fn prefetch(mut self) -> PrefetchedPages {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
         let url = self.url.clone();
-        tokio::spawn(async move {
-            loop {
+        let task = tokio::spawn(async move {
+            // A closed channel means the consumer has stopped: so does the fetch.
+            while let Ok(slot) = tx.reserve().await {
                 let next = self.next_page().await;
                 let last = !matches!(next, Ok(Some(_)));
-                // A closed channel means the consumer has stopped: so does the fetch.
-                if tx.send(next).await.is_err() || last {
+                slot.send(next);
+                if last {
                     break;
                 }
             }
         });
         PrefetchedPages {
             rx,
+            task,
             url,
             done: false,
         }
     }
 }
 
-/// The pages of one events query, fetched ahead by [`EventPages::prefetch`].
+/// The pages of one events query, fetched ahead by [`EventPages::prefetch`]. Dropping it
+/// stops the fetch, retries included.
 pub struct PrefetchedPages {
     rx: tokio::sync::mpsc::Receiver<Result<Option<Vec<Value>>, SourceError>>,
+    task: tokio::task::JoinHandle<()>,
     url: String,
     done: bool,
 }
@@ -136,13 +141,17 @@ impl PrefetchedPages {
             }
             None => {
                 self.done = true;
-                Err(SourceError::Body {
+                Err(SourceError::Stopped {
                     url: self.url.clone(),
-                    attempts: 0,
-                    message: "the page fetch stopped before the last page".into(),
                 })
             }
         }
+    }
+}
+
+impl Drop for PrefetchedPages {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -102,6 +102,8 @@ pub enum SourceError {
     },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error("{url}: the page fetch stopped before the last page")]
+    Stopped { url: String },
 }
 
 /// Retry bounds; the defaults fit a nightly job against the real service.
