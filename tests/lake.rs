@@ -61,6 +61,22 @@ impl Backend {
     fn store(&self) -> Arc<dyn ObjectStore> {
         self.lake().store()
     }
+
+    /// The lake's folder, when it is on local disk.
+    fn local_root(&self) -> Option<&std::path::Path> {
+        (!self.root.starts_with("s3://")).then(|| std::path::Path::new(&self.root))
+    }
+}
+
+/// Writes `_jclake/lock.json` as another run would have left it.
+async fn plant_lock(lake: &Lake, body: serde_json::Value) {
+    lake.store()
+        .put(
+            &ObjPath::from("_jclake/lock.json"),
+            PutPayload::from(body.to_string().into_bytes()),
+        )
+        .await
+        .expect("plant lock");
 }
 
 fn small_org() -> SimConfig {
@@ -301,25 +317,13 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
         .trim()
         .to_string();
     let body = serde_json::json!({"run_id": "dead-run", "host": host, "pid": pid, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
-    lake.store()
-        .put(
-            &ObjPath::from("_jclake/lock.json"),
-            PutPayload::from(body.to_string().into_bytes()),
-        )
-        .await
-        .expect("plant lock");
+    plant_lock(&lake, body).await;
     jclake::export::run(&export_config(&sim, &b, "2026-11-21", None))
         .await
         .expect("takes over a dead run's lock");
     // A live holder on another host, until its expiry, blocks the CLI with exit code 7.
     let body = serde_json::json!({"run_id": "remote-run", "host": "elsewhere", "pid": 1, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
-    lake.store()
-        .put(
-            &ObjPath::from("_jclake/lock.json"),
-            PutPayload::from(body.to_string().into_bytes()),
-        )
-        .await
-        .expect("plant lock");
+    plant_lock(&lake, body).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = dir.path().join("s.toml");
     std::fs::write(&settings, SETTINGS).expect("write");
@@ -431,18 +435,17 @@ async fn large_files_are_uploaded_whole(b: Backend) {
     );
     let mut rng = fastrand::Rng::with_seed(7);
     let mut rows = 0;
-    for _ in 0..48 {
-        // Random hex does not compress below half: 48 × 1000 × 512 chars ≈ 24 MB raw.
+    // Random hex does not compress below half: 48 × 1000 × 512 chars ≈ 24 MB raw.
+    let mut random_ids = || {
         let ids: Vec<String> = (0..1000)
             .map(|_| (0..32).map(|_| format!("{:016x}", rng.u64(..))).collect())
             .collect();
-        rows += ids.len();
-        w.write(
-            &RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))])
-                .expect("batch"),
-        )
-        .await
-        .expect("write");
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))]).expect("batch")
+    };
+    for _ in 0..48 {
+        let batch = random_ids();
+        rows += batch.num_rows();
+        w.write(&batch).await.expect("write");
     }
     let files = w.finish().await.expect("finish");
     assert_eq!(files.len(), 1);
@@ -480,15 +483,7 @@ async fn large_files_are_uploaded_whole(b: Backend) {
         vec!["abandoned".into()],
     );
     for _ in 0..64 {
-        let ids: Vec<String> = (0..1000)
-            .map(|_| (0..32).map(|_| format!("{:016x}", rng.u64(..))).collect())
-            .collect();
-        w.write(
-            &RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))])
-                .expect("batch"),
-        )
-        .await
-        .expect("write");
+        w.write(&random_ids()).await.expect("write");
     }
     if let Some(prefix) = b.root.strip_prefix("s3://") {
         assert_eq!(uploads(prefix, "_jclake/staging/abandoned/").len(), 1);
@@ -623,15 +618,8 @@ async fn racing_takeovers_of_a_dead_lock_have_one_winner(b: Backend) {
     let ttl = std::time::Duration::from_secs(60);
     for round in 0..20 {
         let body = serde_json::json!({"run_id": format!("expired-{round}"), "host": "elsewhere", "pid": 1, "acquired_at": "2000-01-01T00:00:00Z", "expires_at": "2000-01-01T00:10:00Z"});
-        lake.store()
-            .put(
-                &ObjPath::from("_jclake/lock.json"),
-                PutPayload::from(body.to_string().into_bytes()),
-            )
-            .await
-            .expect("plant lock");
-        let local = (!b.root.starts_with("s3://")).then(|| std::path::Path::new(&b.root));
-        if let Some(root) = local {
+        plant_lock(&lake, body).await;
+        if let Some(root) = b.local_root() {
             // A lock last written days ago, as a nightly run killed yesterday leaves it.
             touch(&root.join("_jclake/lock.json"), "2 days ago");
         }
@@ -670,13 +658,10 @@ async fn racing_takeovers_of_a_dead_lock_have_one_winner(b: Backend) {
 
     // On disk: a run that died after claiming a dead lock, before deleting it, does not
     // block the lake; the next run claims it again once the claim is stale.
-    if let Some(root) = (!b.root.starts_with("s3://")).then(|| std::path::Path::new(&b.root)) {
+    if let Some(root) = b.local_root() {
         let body = serde_json::json!({"run_id": "expired-x", "host": "elsewhere", "pid": 1, "acquired_at": "2000-01-01T00:00:00Z", "expires_at": "2000-01-01T00:10:00Z"});
+        plant_lock(&lake, body).await;
         let lock_path = ObjPath::from("_jclake/lock.json");
-        lake.store()
-            .put(&lock_path, PutPayload::from(body.to_string().into_bytes()))
-            .await
-            .expect("plant lock");
         let tag = lake
             .store()
             .head(&lock_path)

@@ -186,16 +186,11 @@ impl BatchDecoder {
             // Projection is per record and the costliest step: rayon spreads it over the
             // cores; the results keep the page's order.
             let (schema, consumed) = (&self.schema, &self.consumed);
+            let one = |r: &Value| project(schema, consumed, r, parent);
             let projected: Vec<Result<Projected, DecodeError>> = if chunk.len() >= PARALLEL_ROWS {
-                chunk
-                    .par_iter()
-                    .map(|r| project(schema, consumed, r, parent))
-                    .collect()
+                chunk.par_iter().map(one).collect()
             } else {
-                chunk
-                    .iter()
-                    .map(|r| project(schema, consumed, r, parent))
-                    .collect()
+                chunk.iter().map(one).collect()
             };
             let mut rows = Vec::with_capacity(projected.len());
             for p in projected {
