@@ -4,16 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::decode::schema::{SchemaError, TableSchema};
-
-/// The API family of a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Api {
-    /// `/api/...`: `{totalCount, results}` envelope, `_id`.
-    V1,
-    /// `/api/v2/...`: bare arrays, `id`.
-    V2,
-}
+use crate::model::{SchemaError, TableSchema};
+use crate::source::Api;
 
 /// Where a table's records come from.
 #[derive(Debug, Clone, Copy)]
@@ -211,14 +203,6 @@ pub const EVENT_SERVICES: &[&str] = &[
     "access_management",
     "saas_app_management",
 ];
-
-/// The id of a v1 (`_id`) or v2 (`id`) object.
-pub fn object_id(v: &serde_json::Value) -> &str {
-    v.get("_id")
-        .or_else(|| v.get("id"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("")
-}
 
 /// The resource of a table name.
 pub fn find(table: &str) -> Option<&'static Resource> {

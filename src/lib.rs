@@ -3,7 +3,7 @@
 //! Data flows `source` (HTTP, auth, pagination) → `decode` (JSON to Arrow) → `sink`
 //! (Parquet over object_store) → `manifest` (runs, state, commit); `export` runs one export
 //! through them. `catalog` declares the JumpCloud resources, `cli` and `config` face the
-//! user, `sim` is the simulator that the demo, the tests and the benchmarks run against.
+//! user; the simulator is the `jclake-sim` crate.
 //! See ARCHITECTURE.md.
 
 pub mod catalog;
@@ -12,6 +12,6 @@ pub mod config;
 pub mod decode;
 pub mod export;
 pub mod manifest;
-pub mod sim;
+pub mod model;
 pub mod sink;
 pub mod source;

@@ -13,7 +13,7 @@ use arrow::datatypes::TimestampMicrosecondType;
 use chrono::{Duration, NaiveDate, Utc};
 use common::{parquet_files, walk};
 use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake::sim::{self, Faults, Mutation, OrgSize, SimConfig, SimHandle};
+use jclake_sim::{self as sim, Faults, Mutation, OrgSize, SimConfig, SimHandle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn sim_config() -> SimConfig {

@@ -14,7 +14,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use chrono::NaiveDate;
 use jclake::config::{self, Env, FileConfig, Overrides};
 use jclake::decode::SchemaPolicy;
-use jclake::sim::{self, Drift, SimConfig, SimHandle};
+use jclake_sim::{self as sim, Drift, SimConfig, SimHandle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 

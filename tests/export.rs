@@ -13,7 +13,7 @@ use arrow::datatypes::{DataType, TimeUnit};
 use chrono::NaiveDate;
 use common::{parquet_files, read_batches, walk};
 use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake::sim::{self, Mutation, SimConfig, SimHandle};
+use jclake_sim::{self as sim, Mutation, SimConfig, SimHandle};
 
 async fn start_sim(config: SimConfig) -> SimHandle {
     sim::start(config).await.expect("simulator starts")

@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 use jclake::config::{self, Env, FileConfig, Overrides};
 use jclake::manifest::lock;
-use jclake::sim::{self, OrgSize, SimConfig, SimHandle};
+use jclake_sim::{self as sim, OrgSize, SimConfig, SimHandle};
 use jclake::sink::{Lake, LakeLocation, S3Options};
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jclake::sim::{
+use jclake_sim::{
     self, Drift, Faults, Mutation, OrgSize, SimConfig, SimHandle, DEFAULT_API_KEY,
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_FORBIDDEN_KEY, DEFAULT_MSP_KEY, SERVICES,
 };
@@ -1464,12 +1464,12 @@ async fn mutation_changes_users_and_events() {
 
 #[tokio::test]
 async fn mutation_on_a_timer_changes_every_org() {
-    let sim = jclake::sim::start(jclake::sim::SimConfig::default())
+    let sim = jclake_sim::start(jclake_sim::SimConfig::default())
         .await
         .expect("sim");
     let before: Vec<usize> = (0..2).map(|o| sim.ids(o, "systemusers").len()).collect();
     let events: Vec<usize> = (0..2).map(|o| sim.event_ids(o).len()).collect();
-    let step = jclake::sim::Mutation {
+    let step = jclake_sim::Mutation {
         add_users: 4,
         remove_users: 1,
         new_events: 10,

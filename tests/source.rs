@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use common::{json_rows, parquet_files, read_batches};
 use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake::sim::{self, Faults, OrgSize, SimConfig, SimHandle};
+use jclake_sim::{self as sim, Faults, OrgSize, SimConfig, SimHandle};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn org(users: usize, events: usize) -> OrgSize {

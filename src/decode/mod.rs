@@ -6,23 +6,26 @@
 //! into the `_rescued` JSON column; nothing is dropped. Rows then go through arrow-json's
 //! `Decoder`, one page at a time, so memory is bounded by the page size.
 
-pub mod schema;
+mod discover;
+mod project;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, Array, ArrayRef, AsArray, ListArray, StructArray};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::json::reader::{Decoder, ReaderBuilder};
 use arrow::record_batch::RecordBatch;
-use chrono::DateTime;
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use schema::{infer, path_join, path_keys, sanitize, unescape_key, unique_name};
-pub use schema::{Column, ColumnType, TableSchema, RESCUED};
+use crate::model::batch::{conform, offset_utc};
+use crate::model::schema::type_name;
+use crate::model::{Column, TableSchema};
+use discover::{infer, sanitize, unique_name, widen};
+pub use discover::{path_join, path_keys, unescape_key};
+use project::{lookup, project, unknown_paths, Consumed, Projected};
+pub use project::parse_timestamp_us;
 
 /// Rows handed to arrow-json at once; pages are at most this large or are split.
 const CHUNK_ROWS: usize = 8192;
@@ -71,37 +74,6 @@ pub struct DecodeStats {
     pub rescued: BTreeMap<String, u64>,
     /// Values of excluded (secret) fields dropped.
     pub excluded: u64,
-}
-
-/// Which parts of a source record the columns read: a leaf consumes its whole subtree, an
-/// inner node only the keys below it.
-#[derive(Debug, Default)]
-struct Consumed {
-    children: HashMap<String, Consumed>,
-    whole: bool,
-}
-
-impl Consumed {
-    fn insert(&mut self, path: &str) {
-        let mut node = self;
-        for part in path_keys(path) {
-            node = node.children.entry(part).or_default();
-        }
-        node.whole = true;
-    }
-
-    fn of(schema: &TableSchema) -> Consumed {
-        let mut c = Consumed::default();
-        for col in &schema.columns {
-            if !col.source().starts_with('$') {
-                c.insert(col.source());
-            }
-        }
-        for e in schema.exclude.iter().chain(&schema.ignore) {
-            c.insert(e);
-        }
-        c
-    }
 }
 
 /// Turns pages of JSON records into record batches of one table.
@@ -234,7 +206,7 @@ impl BatchDecoder {
                 let name = unique_name(&sanitize(&path.replace('/', "_")), &taken);
                 self.changes.push(format!(
                     "added column {name} ({}) from {path}",
-                    schema::type_name(&ty)
+                    type_name(&ty)
                 ));
                 self.schema
                     .columns
@@ -282,296 +254,6 @@ impl BatchDecoder {
             field: field.into(),
             record: id.into(),
         }
-    }
-}
-
-/// One record projected onto the columns, with what it rescued and excluded.
-struct Projected {
-    row: Value,
-    /// Source paths of the values put in `_rescued`.
-    rescued: Vec<String>,
-    excluded: u64,
-}
-
-fn project(
-    schema: &TableSchema,
-    consumed: &Consumed,
-    rec: &Value,
-    parent: Option<&str>,
-) -> Result<Projected, DecodeError> {
-    let obj = rec.as_object().ok_or_else(|| DecodeError::NotAnObject {
-        table: schema.table.clone(),
-        found: truncate(&rec.to_string(), 80),
-    })?;
-    let mut rescued = Map::new();
-    let mut row = Map::new();
-    for c in &schema.columns {
-        let v = match c.source() {
-            "$parent" => parent
-                .map(|p| Value::String(p.into()))
-                .unwrap_or(Value::Null),
-            path => lookup(rec, path)
-                .map(|v| coerce(&c.ty, v, path, &mut rescued))
-                .unwrap_or(Value::Null),
-        };
-        if v.is_null() && !c.nullable {
-            return Err(DecodeError::MissingRequired {
-                table: schema.table.clone(),
-                column: c.name.clone(),
-                record: truncate(&rec.to_string(), 120),
-            });
-        }
-        row.insert(c.name.clone(), v);
-    }
-    unknown_fields(obj, consumed, "", &mut rescued);
-    let excluded = schema
-        .exclude
-        .iter()
-        .filter(|e| lookup(rec, e).is_some_and(|v| !v.is_null()))
-        .count() as u64;
-    let keys = rescued.keys().cloned().collect();
-    if !rescued.is_empty() {
-        row.insert(
-            RESCUED.into(),
-            Value::String(Value::Object(rescued).to_string()),
-        );
-    }
-    Ok(Projected {
-        row: Value::Object(row),
-        rescued: keys,
-        excluded,
-    })
-}
-
-/// Runs CPU-bound work (decoding a page) without stalling the runtime: on a multi-thread
-/// runtime the worker hands its other tasks to another thread first, so fetches in flight
-/// keep going; on a current-thread runtime it simply runs.
-pub fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
-/// Adds to struct types (also inside lists) every key of `v` they do not have; returns the
-/// changes as (field path, description).
-fn widen(
-    ty: &mut ColumnType,
-    v: &Value,
-    path: &str,
-    run_id: &str,
-    changes: &mut Vec<(String, String)>,
-) {
-    match (ty, v) {
-        (ColumnType::Struct(cols), Value::Object(m)) => {
-            for (k, x) in m {
-                if x.is_null() {
-                    continue;
-                }
-                let first = |c: &Column| {
-                    c.source()
-                        .split('/')
-                        .next()
-                        .is_some_and(|s| unescape_key(s) == k.as_str())
-                };
-                match cols.iter_mut().find(|c| first(c)) {
-                    // Only objects and arrays can widen a type (this runs for every record).
-                    Some(c) if matches!(x, Value::Object(_) | Value::Array(_)) => {
-                        let sub = format!("{path}.{}", c.name);
-                        widen(&mut c.ty, x, &sub, run_id, changes);
-                    }
-                    Some(_) => {}
-                    None => {
-                        let Some(t) = infer(x) else { continue };
-                        let taken: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-                        let name = unique_name(&sanitize(k), &taken);
-                        let line = format!("added field {path}.{name} ({})", schema::type_name(&t));
-                        cols.push(Column::discovered(name, path_join("", k), t, run_id));
-                        changes.push((format!("{path}/{k}"), line));
-                    }
-                }
-            }
-        }
-        (ColumnType::List(inner), Value::Array(items)) => {
-            for x in items {
-                widen(inner, x, path, run_id, changes);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
-}
-
-/// The value at a source path (`a/b`), if any.
-pub fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut cur = v;
-    for segment in path.split('/') {
-        cur = cur.get(unescape_key(segment).as_ref())?;
-    }
-    Some(cur)
-}
-
-/// The non-null values under keys the columns do not read, with their paths.
-fn unknown_paths<'a>(
-    obj: &'a Map<String, Value>,
-    consumed: &Consumed,
-    prefix: &str,
-    out: &mut Vec<(String, &'a Value)>,
-) {
-    // Paths are built only for what is reported or descended into: most keys are read by
-    // a column, and this runs for every record.
-    for (k, v) in obj {
-        match consumed.children.get(k) {
-            None if !v.is_null() => out.push((path_join(prefix, k), v)),
-            Some(node) if !node.whole => {
-                if let Value::Object(inner) = v {
-                    unknown_paths(inner, node, &path_join(prefix, k), out);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// Rescues every non-null value under keys the columns do not read.
-fn unknown_fields(
-    obj: &Map<String, Value>,
-    consumed: &Consumed,
-    prefix: &str,
-    rescued: &mut Map<String, Value>,
-) {
-    let mut found = Vec::new();
-    unknown_paths(obj, consumed, prefix, &mut found);
-    for (path, v) in found {
-        rescued.insert(path, v.clone());
-    }
-}
-
-/// Microseconds since the epoch of an RFC 3339 string.
-pub fn parse_timestamp_us(s: &str) -> Option<i64> {
-    let t = DateTime::parse_from_rfc3339(s).ok()?;
-    t.timestamp()
-        .checked_mul(1_000_000)?
-        .checked_add(t.timestamp_subsec_micros() as i64)
-}
-
-/// Fits `v` to `ty`; a misfit is recorded under `path` and becomes null.
-fn coerce(ty: &ColumnType, v: &Value, path: &str, rescued: &mut Map<String, Value>) -> Value {
-    let fitted = match (ty, v) {
-        (_, Value::Null) => Some(Value::Null),
-        (ColumnType::String, Value::String(_))
-        | (ColumnType::Bool, Value::Bool(_))
-        | (ColumnType::Float64, Value::Number(_)) => Some(v.clone()),
-        (ColumnType::Int64, Value::Number(n)) if n.is_i64() => Some(v.clone()),
-        // JumpCloud sends "" for an unset date.
-        (ColumnType::Timestamp, Value::String(s)) if s.is_empty() => Some(Value::Null),
-        (ColumnType::Timestamp, Value::String(s)) => parse_timestamp_us(s).map(Value::from),
-        (ColumnType::Json, _) => Some(Value::String(v.to_string())),
-        (ColumnType::Struct(cols), Value::Object(m)) => {
-            let mut out = Map::new();
-            let mut consumed = Consumed::default();
-            for c in cols {
-                let sub = path_join(path, c.source());
-                let x = lookup(v, c.source())
-                    .map(|x| coerce(&c.ty, x, &sub, rescued))
-                    .unwrap_or(Value::Null);
-                out.insert(c.name.clone(), x);
-                consumed.insert(c.source());
-            }
-            unknown_fields(m, &consumed, path, rescued);
-            Some(Value::Object(out))
-        }
-        (ColumnType::List(inner), Value::Array(items)) => {
-            let mut misfits = Map::new();
-            let out: Vec<Value> = items
-                .iter()
-                .map(|x| coerce(inner, x, path, &mut misfits))
-                .collect();
-            // A list keeps its elements together: one misfit rescues the whole list.
-            misfits.is_empty().then_some(Value::Array(out))
-        }
-        _ => None,
-    };
-    fitted.unwrap_or_else(|| {
-        rescued.insert(path.to_string(), v.clone());
-        Value::Null
-    })
-}
-
-/// The schema with every `UTC` timestamp spelled `+00:00`, which arrow-json can build a
-/// decoder for without the time-zone database.
-pub fn offset_utc(schema: &Schema) -> Schema {
-    fn ty(t: &DataType) -> DataType {
-        match t {
-            DataType::Timestamp(u, Some(_)) => DataType::Timestamp(*u, Some("+00:00".into())),
-            DataType::Struct(fs) => {
-                DataType::Struct(fs.iter().map(|f| field(f)).collect::<Vec<_>>().into())
-            }
-            DataType::List(f) => DataType::List(Arc::new(field(f))),
-            other => other.clone(),
-        }
-    }
-    fn field(f: &Field) -> Field {
-        f.clone().with_data_type(ty(f.data_type()))
-    }
-    Schema::new_with_metadata(
-        schema.fields().iter().map(|f| field(f)).collect::<Vec<_>>(),
-        schema.metadata().clone(),
-    )
-}
-
-/// `batch` in a wider schema: missing columns and struct fields as nulls, `+00:00`
-/// timestamps relabelled `UTC`. Every batch of a file goes through this, so a file holds
-/// one schema even when the table widened while it was being written.
-pub fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let columns = target
-        .fields()
-        .iter()
-        .map(|f| match batch.column_by_name(f.name()) {
-            Some(c) => conform_array(c, f.data_type()),
-            None => Ok(new_null_array(f.data_type(), batch.num_rows())),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(target.clone(), columns)
-}
-
-fn conform_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
-    if a.data_type() == to {
-        return Ok(a.clone());
-    }
-    match (a.data_type(), to) {
-        (DataType::Struct(_), DataType::Struct(fields)) => {
-            let s = a.as_struct();
-            let children = fields
-                .iter()
-                .map(|f| match s.column_by_name(f.name()) {
-                    Some(c) => conform_array(c, f.data_type()),
-                    None => Ok(new_null_array(f.data_type(), s.len())),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Arc::new(StructArray::try_new(
-                fields.clone(),
-                children,
-                s.nulls().cloned(),
-            )?))
-        }
-        (DataType::List(_), DataType::List(field)) => {
-            let l = a.as_list::<i32>();
-            let values = conform_array(l.values(), field.data_type())?;
-            Ok(Arc::new(ListArray::try_new(
-                field.clone(),
-                l.offsets().clone(),
-                values,
-                l.nulls().cloned(),
-            )?))
-        }
-        _ => cast(a, to),
     }
 }
 

@@ -6,49 +6,24 @@
 //! reads the unfinished days again and replaces them: no event twice, none skipped, late
 //! events inside the look-back picked up.
 
-use std::collections::{BTreeMap, HashSet};
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde_json::Value;
 
-use super::{failed_run, TableError};
-use crate::decode::{BatchDecoder, DecodeStats, SchemaPolicy, TableSchema};
-use crate::manifest::commit::{self, crash_point, Intent, PublishStep};
-use crate::manifest::{self, EventsState, RunManifest, TableRun};
-use crate::sink::{Lake, SnapshotWriter, WriteOptions};
-use crate::source::{ApiClient, EventPages, EventQuery};
+use super::stage::{from_manifest, Stager};
+use super::{EventsSettings, TableError};
+use crate::catalog;
+use crate::decode::{BatchDecoder, SchemaPolicy};
+use crate::manifest::commit::{self, Intent};
+use crate::manifest;
+use crate::model::hooks::{crash_point, CrashPoint};
+use crate::model::{EventsState, Partition, RunManifest, TableRun, EVENTS};
+use crate::source::{ApiClient, EventDayPages, EventQuery};
 
 /// How far back Directory Insights keeps events on most plans.
 pub const RETENTION_DAYS: i64 = 90;
 
-/// Event-stream settings from the configuration.
-#[derive(Debug, Clone)]
-pub struct EventsSettings {
-    /// Where a new lake's stream starts (default: the retention limit).
-    pub since: Option<DateTime<Utc>>,
-    /// Service names, or `["all"]`.
-    pub services: Vec<String>,
-    /// Re-read this far behind the last committed point, for events indexed late.
-    pub lookback: Duration,
-    pub page_size: usize,
-}
-
-impl Default for EventsSettings {
-    fn default() -> Self {
-        EventsSettings {
-            since: None,
-            services: vec!["all".into()],
-            lookback: Duration::hours(1),
-            page_size: crate::source::insights::MAX_EVENTS_PAGE,
-        }
-    }
-}
-
 pub(super) struct EventsJob {
     pub client: ApiClient,
-    pub lake: Lake,
-    pub run_id: String,
-    pub write: WriteOptions,
+    pub stager: Stager,
     pub policy: SchemaPolicy,
     pub settings: EventsSettings,
     /// The run's fixed end: every query stops here, so a page never moves under us.
@@ -118,7 +93,7 @@ impl EventsJob {
                 error: None,
             },
             Err((partition, e)) => {
-                windows.push(failed_run("events", partition, &e));
+                windows.push(TableRun::failed(EVENTS, partition, e.to_string()));
                 EventsOutcome {
                     windows,
                     error: Some(e),
@@ -127,183 +102,73 @@ impl EventsJob {
         }
     }
 
-    async fn stream(&mut self, windows: &mut Vec<TableRun>) -> Result<(), (String, TableError)> {
-        let fail = |e: TableError| ("event_date=?".to_string(), e);
-        let state = manifest::read_state(&self.lake)
+    async fn stream(
+        &mut self,
+        windows: &mut Vec<TableRun>,
+    ) -> Result<(), (Partition, TableError)> {
+        let org = self.org.clone();
+        let fail = |e: TableError| (Partition::event_day(org.as_deref(), None), e);
+        let lake = &self.stager.lake;
+        let state = manifest::read_state(lake)
             .await
-            .map_err(|e| fail(TableError::from_manifest(e, "events")))?;
+            .map_err(|e| fail(from_manifest(e, EVENTS)))?;
         let prior = state.and_then(|s| match &self.org {
             Some(org) => s.events_by_org.get(org).cloned(),
             None => s.events,
         });
         let (since, from) = stream_start(prior.as_ref(), &self.settings, self.end);
-        let declared = crate::catalog::find("events")
-            .map(|r| r.schema())
-            .transpose()
-            .map_err(|e| fail(e.into()))?;
-        let Some(declared) = declared else {
+        let Some(resource) = catalog::find(EVENTS) else {
             return Ok(());
         };
-        let stored = manifest::read_table_schema(&self.lake, "events")
+        let declared = resource.schema().map_err(|e| fail(e.into()))?;
+        let mut decoder: BatchDecoder = self
+            .stager
+            .decoder(EVENTS, &declared, self.policy)
             .await
-            .map_err(|e| fail(TableError::from_manifest(e, "events")))?;
-        let mut decoder = BatchDecoder::with_policy(
-            TableSchema::merged(stored, &declared),
-            self.policy,
-            &self.run_id,
-        )
-        .map_err(|e| fail(e.into()))?;
+            .map_err(fail)?;
         for (day, start, stop) in day_windows(from, since, self.end) {
-            let date = format!("event_date={}", day.format("%Y-%m-%d"));
-            let partition = match &self.org {
-                Some(org) => format!("org_id={org}/{date}"),
-                None => date,
+            let partition = Partition::event_day(self.org.as_deref(), Some(day));
+            let query = EventQuery {
+                services: self.settings.services.clone(),
+                start,
+                end: stop,
+                page_size: self.settings.page_size,
             };
-            let (w, step) = self
-                .window(&mut decoder, &partition, start, stop)
+            // The next page is fetched while this one is decoded and written: the network
+            // and the JSON parse on one core, decode and Parquet encode on the other.
+            let pages = EventDayPages::new(&self.client, &query);
+            let staged = self
+                .stager
+                .stage(EVENTS, &partition, pages, &mut decoder)
                 .await
                 .map_err(|e| (partition.clone(), e))?;
-            let w_changes = w.schema_changes.clone();
-            windows.push(w.clone());
+            let rows = staged.run.rows;
+            windows.push(staged.run.clone());
             let mut committed = self.committed.lock().await;
-            committed.push(w);
+            committed.push(staged.run);
             self.header.tables = committed.clone();
             let seq = committed.len() as u32;
             let intent = Intent {
                 manifest: self.header.clone(),
-                publish: step.into_iter().collect(),
+                publish: staged.step.into_iter().collect(),
                 events: Some(EventsState {
                     since,
                     complete_through: stop,
-                    last_run_id: self.run_id.clone(),
+                    last_run_id: self.stager.run_id.clone(),
                 }),
                 events_org: self.org.clone(),
                 retire: Vec::new(),
                 // The widened schema is saved with the day that widened it.
-                schemas: (!w_changes.is_empty())
-                    .then(|| decoder.table_schema().clone())
-                    .into_iter()
-                    .collect(),
+                schemas: staged.widened.into_iter().collect(),
             };
             // Event days commit in order, before the run's final commit (the last intent).
-            commit::commit(&self.lake, &intent, seq)
+            commit::commit(lake, &intent, seq)
                 .await
-                .map_err(|e| (partition.clone(), TableError::from_manifest(e, "events")))?;
-            tracing::info!(
-                partition,
-                rows = windows.last().map(|w| w.rows).unwrap_or(0),
-                "events day committed"
-            );
-            crash_point("after-events-day");
+                .map_err(|e| (partition.clone(), from_manifest(e, EVENTS)))?;
+            tracing::info!(%partition, rows, "events day committed");
+            crash_point(CrashPoint::AfterEventsDay);
         }
         Ok(())
-    }
-
-    /// Reads one day whole, writes it to staging, publishes it over its partition.
-    /// Reads one day whole into staging; returns its manifest entry and its publish step
-    /// (none for a day without events).
-    async fn window(
-        &self,
-        decoder: &mut BatchDecoder,
-        partition: &str,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<(TableRun, Option<PublishStep>), TableError> {
-        let t0 = std::time::Instant::now();
-        let before = decoder.stats().clone();
-        let changes_before = decoder.changes().len();
-        let mut staging = manifest::staging_dir(&self.run_id);
-        let mut target = vec!["events".to_string()];
-        target.extend(partition.split('/').map(str::to_string));
-        staging.extend(target.iter().cloned());
-        let mut writer = SnapshotWriter::new(
-            &self.lake,
-            decoder.arrow_schema(),
-            &self.write,
-            staging,
-            target.clone(),
-        );
-        let q = EventQuery {
-            services: self.settings.services.clone(),
-            start,
-            end,
-            page_size: self.settings.page_size,
-        };
-        // The next page is fetched while this one is decoded and written: the network and
-        // the JSON parse on one core, decode and Parquet encode on the other; two pages are
-        // held at most.
-        let mut pages = EventPages::new(&self.client, &q).prefetch();
-        // Within one query every event comes once; the set guards against the service
-        // repeating one across pages. It holds one day's ids.
-        let mut seen: HashSet<String> = HashSet::new();
-        while let Some(page) = pages.next_page().await? {
-            let fresh: Vec<Value> = page
-                .into_iter()
-                .filter(|e| match e.get("id").and_then(Value::as_str) {
-                    Some(id) => seen.insert(id.to_string()),
-                    None => true,
-                })
-                .collect();
-            for b in crate::decode::off_runtime(|| decoder.decode(&fresh, None))? {
-                writer.write(&b).await?;
-            }
-        }
-        if writer.is_empty() {
-            // No events that day: write nothing and leave the partition as it is (an empty
-            // answer must never erase what an earlier read committed).
-            return Ok((
-                TableRun {
-                    table: "events".into(),
-                    partition: partition.to_string(),
-                    outcome: "committed".into(),
-                    rows: 0,
-                    bytes: 0,
-                    files: Vec::new(),
-                    schema_fingerprint: decoder.table_schema().fingerprint(),
-                    rescued: Default::default(),
-                    schema_changes: Vec::new(),
-                    excluded: 0,
-                    seconds: t0.elapsed().as_secs_f64(),
-                    error: None,
-                },
-                None,
-            ));
-        }
-        let staged = writer.finish().await?;
-        let files = super::file_entries(&staged);
-        let stats = stats_since(decoder.stats(), &before);
-        let step = PublishStep::new(target, &staged);
-        let run = TableRun {
-            table: "events".into(),
-            partition: partition.to_string(),
-            outcome: "committed".into(),
-            rows: files.iter().map(|f| f.rows).sum(),
-            bytes: files.iter().map(|f| f.bytes).sum(),
-            files,
-            schema_fingerprint: decoder.table_schema().fingerprint(),
-            rescued: stats.rescued,
-            schema_changes: decoder.changes()[changes_before..].to_vec(),
-            excluded: stats.excluded,
-            seconds: t0.elapsed().as_secs_f64(),
-            error: None,
-        };
-        Ok((run, Some(step)))
-    }
-}
-
-fn stats_since(now: &DecodeStats, before: &DecodeStats) -> DecodeStats {
-    let rescued: BTreeMap<String, u64> = now
-        .rescued
-        .iter()
-        .filter_map(|(k, n)| {
-            let d = n - before.rescued.get(k).copied().unwrap_or(0);
-            (d > 0).then(|| (k.clone(), d))
-        })
-        .collect();
-    DecodeStats {
-        rows: now.rows - before.rows,
-        rescued,
-        excluded: now.excluded - before.excluded,
     }
 }
 

@@ -5,24 +5,28 @@
 
 pub mod events;
 pub mod plan;
+mod settings;
+mod stage;
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
-use serde_json::Value;
+use futures::StreamExt;
 
 use crate::catalog::{Fetch, Resource};
-use crate::config::ExportConfig;
-use crate::decode::schema::SchemaError;
-use crate::decode::{BatchDecoder, DecodeError, SchemaPolicy, TableSchema};
-use crate::manifest::commit::{self, crash_point, Intent, PublishStep};
-use crate::manifest::{
-    self, lock, FileEntry, ManifestError, RequestCounts, RunManifest, SourceInfo, TableRun,
+use crate::decode::DecodeError;
+use crate::manifest::commit::{self, Intent};
+use crate::manifest::{self, lock, ManifestError};
+use crate::model::exit;
+use crate::model::hooks::{crash_point, CrashPoint};
+use crate::model::{
+    Layout, Partition, RequestCounts, RunManifest, RunOutcome, SchemaError, SourceInfo,
+    TableOutcome, TableRun, TableSchema, EVENTS, RUN_MANIFEST_VERSION,
 };
-use crate::sink::{Lake, SinkError, SnapshotWriter, StagedFile};
-use crate::source::{ApiClient, PageStream, SourceError};
+use crate::sink::{Lake, SinkError};
+use crate::source::{ApiClient, FanOutPages, PageStream, SourceError};
+pub use settings::{EventsSettings, ExportConfig, OrgSpec};
+use stage::{Staged, Stager};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -40,8 +44,8 @@ pub enum ExportError {
     #[error("lake {lake} has the {have} layout; a run with the {want} layout (orgs listed or not) needs another lake")]
     Layout {
         lake: String,
-        have: String,
-        want: String,
+        have: Layout,
+        want: Layout,
     },
 }
 
@@ -63,7 +67,6 @@ pub enum TableError {
 impl ExportError {
     /// The process exit code: 3 auth, 4 unreachable, 5 lake, 6 API or data, 7 locked.
     pub fn exit_code(&self) -> u8 {
-        use crate::cli::exit;
         let source = match self {
             ExportError::Source(s) => s,
             ExportError::Table { source, .. } => match source.as_ref() {
@@ -85,16 +88,6 @@ impl ExportError {
     }
 }
 
-/// What a table produced in staging.
-struct Staged {
-    files: Vec<StagedFile>,
-    stats: crate::decode::DecodeStats,
-    fingerprint: String,
-    changes: Vec<String>,
-    schema: TableSchema,
-    seconds: f64,
-}
-
 /// A fresh run id: UTC time, then random hex so that two runs in one second differ.
 pub fn new_run_id() -> String {
     format!(
@@ -107,12 +100,10 @@ pub fn new_run_id() -> String {
 /// The final commit's intent comes after every events day's.
 const FINAL_INTENT: u32 = 99_999;
 
-/// One org of a run: its client, and its partition folder in a multi-org lake.
+/// One org of a run: its client, and its org id in a multi-org lake.
 #[derive(Clone)]
 struct OrgRun {
     client: ApiClient,
-    /// `org_id=…` in a multi-org lake.
-    folder: Option<String>,
     org: Option<String>,
 }
 
@@ -141,14 +132,12 @@ pub async fn run(cfg: &ExportConfig) -> Result<RunManifest, ExportError> {
         };
         orgs.push(OrgRun {
             client: c,
-            folder: Some(format!("org_id={}", o.org_id)),
             org: Some(o.org_id.clone()),
         });
     }
     if orgs.is_empty() {
         orgs.push(OrgRun {
             client: client.clone(),
-            folder: None,
             org: None,
         });
     }
@@ -181,26 +170,27 @@ async fn run_locked(
         tracing::warn!(runs = ?recovered, "finished or undid interrupted runs");
     }
     let layout = if cfg.orgs.is_empty() {
-        "single"
+        Layout::Single
     } else {
-        "org_id"
+        Layout::OrgId
     };
     if let Some(have) = manifest::read_state(lake).await?.and_then(|s| s.layout) {
         if have != layout {
             return Err(ExportError::Layout {
                 lake: cfg.lake.to_string(),
                 have,
-                want: layout.into(),
+                want: layout,
             });
         }
     }
     tracing::info!(run_id, lake = %cfg.lake, tables = cfg.tables.len(), orgs = orgs.len(), "export started");
     let header = RunManifest {
+        version: RUN_MANIFEST_VERSION,
         run_id: run_id.to_string(),
         jclake_version: env!("CARGO_PKG_VERSION").into(),
         started_at,
         finished_at: started_at,
-        outcome: "running".into(),
+        outcome: RunOutcome::Running,
         snapshot_date: cfg.snapshot_date,
         source: SourceInfo {
             base_url: cfg.endpoints.base_url.clone(),
@@ -212,6 +202,11 @@ async fn run_locked(
         retired: Vec::new(),
         orgs: cfg.orgs.iter().map(|o| o.org_id.clone()).collect(),
     };
+    let stager = Stager {
+        lake: lake.clone(),
+        run_id: run_id.to_string(),
+        write: cfg.write.clone(),
+    };
     let committed_days = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let wants_events = cfg.tables.iter().any(|r| matches!(r.fetch, Fetch::Events));
     let events_tasks: Vec<_> = orgs
@@ -220,10 +215,8 @@ async fn run_locked(
         .map(|o| {
             let job = events::EventsJob {
                 client: o.client.clone(),
-                lake: lake.clone(),
-                run_id: run_id.to_string(),
-                write: cfg.write.clone(),
-                policy: cfg.schema_policy.get("events").copied().unwrap_or_default(),
+                stager: stager.clone(),
+                policy: cfg.policy(EVENTS),
                 settings: cfg.events.clone(),
                 // Whole milliseconds: the service's resolution.
                 end: chrono::DateTime::from_timestamp_millis(started_at.timestamp_millis())
@@ -236,7 +229,6 @@ async fn run_locked(
         })
         .collect();
 
-    let date = format!("snapshot_date={}", cfg.snapshot_date.format("%Y-%m-%d"));
     let jobs: Vec<(&OrgRun, &'static Resource)> = orgs
         .iter()
         .flat_map(|o| {
@@ -250,16 +242,12 @@ async fn run_locked(
     let results: Vec<(&OrgRun, &'static Resource, Result<Staged, TableError>)> =
         futures::stream::iter(jobs)
             .map(|(o, r)| {
-                let partition: Vec<String> =
-                    o.folder.iter().cloned().chain([date.clone()]).collect();
-                let job = TableJob {
+                let job = SnapshotJob {
                     client: o.client.clone(),
-                    lake: lake.clone(),
-                    run_id: run_id.to_string(),
-                    partition,
-                    write: cfg.write.clone(),
+                    stager: stager.clone(),
+                    partition: Partition::snapshot(o.org.as_deref(), cfg.snapshot_date),
                     fanout: cfg.fanout_concurrency,
-                    policy: cfg.schema_policy.get(r.table).copied().unwrap_or_default(),
+                    policy: cfg.policy(r.table),
                 };
                 async move {
                     // A task per table lets decode and encode of different tables use every core.
@@ -280,57 +268,35 @@ async fn run_locked(
     let mut schemas: Vec<TableSchema> = Vec::new();
     let mut fatal = None;
     for (o, r, res) in results {
-        let org_folder: Vec<String> = std::iter::once(r.table.to_string())
-            .chain(o.folder.iter().cloned())
-            .collect();
-        let partition = o
-            .folder
-            .iter()
-            .cloned()
-            .chain([date.clone()])
-            .collect::<Vec<_>>()
-            .join("/");
+        let partition = Partition::snapshot(o.org.as_deref(), cfg.snapshot_date);
         match res {
             Ok(staged) => {
-                let mut folder = org_folder.clone();
-                folder.push(date.clone());
-                publish.push(PublishStep::new(folder, &staged.files));
-                if !staged.changes.is_empty() {
-                    for c in &staged.changes {
-                        tracing::info!(table = r.table, change = %c, "schema widened");
-                    }
-                    schemas.push(staged.schema.clone());
+                publish.extend(staged.step);
+                for c in &staged.run.schema_changes {
+                    tracing::info!(table = r.table, change = %c, "schema widened");
                 }
+                schemas.extend(staged.widened);
                 if let Some(keep) = cfg.keep_snapshots {
-                    retire
-                        .extend(commit::retired_partitions(lake, &org_folder, &date, keep).await?);
+                    let folder: Vec<String> = std::iter::once(r.table.to_string())
+                        .chain(partition.org_folder())
+                        .collect();
+                    let current = partition.date.to_string();
+                    retire.extend(
+                        commit::retired_partitions(lake, &folder, &current, keep).await?,
+                    );
                 }
-                let files = file_entries(&staged.files);
                 tracing::info!(
                     table = r.table,
                     org = o.org.as_deref().unwrap_or(""),
-                    rows = staged.stats.rows,
-                    files = files.len(),
+                    rows = staged.run.rows,
+                    files = staged.run.files.len(),
                     "table staged"
                 );
-                tables.push(TableRun {
-                    table: r.table.into(),
-                    partition,
-                    outcome: "committed".into(),
-                    rows: files.iter().map(|f| f.rows).sum(),
-                    bytes: files.iter().map(|f| f.bytes).sum(),
-                    files,
-                    schema_fingerprint: staged.fingerprint,
-                    rescued: staged.stats.rescued,
-                    schema_changes: staged.changes,
-                    excluded: staged.stats.excluded,
-                    seconds: staged.seconds,
-                    error: None,
-                });
+                tables.push(staged.run);
             }
             Err(e) => {
                 tracing::error!(table = r.table, org = o.org.as_deref().unwrap_or(""), error = %e, "table failed");
-                tables.push(failed_run(r.table, partition, &e));
+                tables.push(TableRun::failed(r.table, partition, e.to_string()));
                 if is_fatal(&e) && fatal.is_none() {
                     fatal = Some(ExportError::Table {
                         table: r.table.into(),
@@ -354,32 +320,34 @@ async fn run_locked(
             error: Some(TableError::Task(e.to_string())),
         });
         if let Some(e) = outcome.error {
-            tracing::error!(table = "events", error = %e, "event stream stopped");
+            tracing::error!(table = EVENTS, error = %e, "event stream stopped");
             if is_fatal(&e) && fatal.is_none() {
                 fatal = Some(ExportError::Table {
-                    table: "events".into(),
+                    table: EVENTS.into(),
                     source: Box::new(e),
                 });
             }
         }
         tables.extend(outcome.windows);
     }
-    let failed = tables.iter().filter(|t| t.outcome != "committed").count();
+    let failed = tables
+        .iter()
+        .filter(|t| t.outcome != TableOutcome::Committed)
+        .count();
     let clients: Vec<&ApiClient> = orgs.iter().map(|o| &o.client).collect();
     let run = RunManifest {
         finished_at: Utc::now(),
         outcome: match failed {
-            0 => "succeeded",
-            n if n == tables.len() => "failed",
-            _ => "partial",
-        }
-        .into(),
+            0 => RunOutcome::Succeeded,
+            n if n == tables.len() => RunOutcome::Failed,
+            _ => RunOutcome::Partial,
+        },
         requests: request_counts(&clients, started_at),
         tables,
         retired: retire.clone(),
         ..header
     };
-    crash_point("before-commit");
+    crash_point(CrashPoint::BeforeCommit);
     let intent = Intent {
         manifest: run.clone(),
         publish,
@@ -438,18 +406,6 @@ pub fn client(cfg: &ExportConfig) -> Result<ApiClient, ExportError> {
     )?)
 }
 
-/// Manifest entries of staged files, under their published paths.
-pub(crate) fn file_entries(files: &[StagedFile]) -> Vec<FileEntry> {
-    files
-        .iter()
-        .map(|f| FileEntry {
-            path: f.target.to_string(),
-            rows: f.rows,
-            bytes: f.bytes,
-        })
-        .collect()
-}
-
 /// Errors after which going on makes no sense: the key is refused or the lake is failing.
 fn is_fatal(e: &TableError) -> bool {
     matches!(
@@ -459,151 +415,36 @@ fn is_fatal(e: &TableError) -> bool {
     )
 }
 
-/// The manifest entry of a table (or events day) that failed.
-pub(crate) fn failed_run(table: &str, partition: String, e: &TableError) -> TableRun {
-    TableRun {
-        table: table.into(),
-        partition,
-        outcome: "failed".into(),
-        rows: 0,
-        bytes: 0,
-        files: Vec::new(),
-        schema_fingerprint: String::new(),
-        rescued: Default::default(),
-        schema_changes: Vec::new(),
-        excluded: 0,
-        seconds: 0.0,
-        error: Some(e.to_string()),
-    }
-}
-
-impl TableError {
-    fn from_manifest(e: ManifestError, table: &str) -> TableError {
-        match e {
-            ManifestError::Sink(s) => TableError::Sink(s),
-            other => TableError::Schema(SchemaError::Invalid {
-                file: manifest::schema_path(table).to_string(),
-                message: other.to_string(),
-            }),
-        }
-    }
-}
-
-/// Everything one table's export needs, owned so that it can run on its own task.
-struct TableJob {
+/// One snapshot table of one org, owned so that it can run on its own task.
+struct SnapshotJob {
     client: ApiClient,
-    lake: Lake,
-    run_id: String,
-    /// Folders below the table: `[org_id=…,] snapshot_date=…`.
-    partition: Vec<String>,
-    write: crate::sink::WriteOptions,
+    stager: Stager,
+    partition: Partition,
     fanout: usize,
-    policy: SchemaPolicy,
+    policy: crate::decode::SchemaPolicy,
 }
 
-impl TableJob {
+impl SnapshotJob {
     async fn run(&self, r: &'static Resource) -> Result<Staged, TableError> {
-        let TableJob {
-            client,
-            lake,
-            run_id,
-            partition,
-            write,
-            fanout,
-            policy,
-        } = self;
-        let (run_id, fanout, policy) = (run_id.as_str(), *fanout, *policy);
-        let t0 = Instant::now();
         let declared = r.schema()?;
-        let stored = manifest::read_table_schema(lake, r.table)
-            .await
-            .map_err(|e| TableError::from_manifest(e, r.table))?;
-        let mut decoder =
-            BatchDecoder::with_policy(TableSchema::merged(stored, &declared), policy, run_id)?;
-        let mut staging = manifest::staging_dir(run_id);
-        let target: Vec<String> = std::iter::once(r.table.to_string())
-            .chain(partition.iter().cloned())
-            .collect();
-        staging.extend(target.iter().cloned());
-        let mut writer = SnapshotWriter::new(lake, decoder.arrow_schema(), write, staging, target);
+        let mut decoder = self.stager.decoder(r.table, &declared, self.policy).await?;
+        let (stager, client, p) = (&self.stager, &self.client, &self.partition);
         match r.fetch {
-            Fetch::Events => {
-                return Err(TableError::Task(
-                    "the event stream is exported by export::events".into(),
-                ))
-            }
             Fetch::Collection { api, route } => {
-                let mut pages = PageStream::collection(client, api, route);
-                while let Some(page) = pages.next_page().await? {
-                    crash_point("mid-download");
-                    for b in decoder.decode(&page, None)? {
-                        writer.write(&b).await?;
-                    }
-                }
+                let pages = PageStream::collection(client, api, route);
+                stager.stage(r.table, p, pages, &mut decoder).await
             }
             Fetch::FanOut {
                 parent_api,
                 parent_route,
                 path,
             } => {
-                let mut parents = PageStream::ids(client, parent_api, parent_route);
-                while let Some(page) = parents.next_page().await? {
-                    let ids = page
-                        .iter()
-                        .map(|p| parent_id(p, client, parent_route))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    // Each parent's first page is fetched concurrently; the rest of a long list is
-                    // read page by page when its turn comes, so memory holds at most `fanout`
-                    // pages. `buffered` keeps parent order: a rerun writes the same rows in the
-                    // same order.
-                    let mut children = futures::stream::iter(ids)
-                        .map(|id| async move {
-                            let mut s = PageStream::v2_list(client, path.replace("{id}", &id));
-                            let first = s.next_page().await?;
-                            Ok::<_, SourceError>((id, s, first))
-                        })
-                        .buffered(fanout);
-                    while let Some((id, mut rest, first)) = children.try_next().await? {
-                        let mut page = first;
-                        while let Some(recs) = page {
-                            for b in decoder.decode(&recs, Some(&id))? {
-                                writer.write(&b).await?;
-                            }
-                            page = rest.next_page().await?;
-                        }
-                    }
-                }
+                let pages = FanOutPages::new(client, parent_api, parent_route, path, self.fanout);
+                stager.stage(r.table, p, pages, &mut decoder).await
             }
+            Fetch::Events => Err(TableError::Task(
+                "the event stream is exported by export::events".into(),
+            )),
         }
-        let files = writer.finish().await?;
-        crash_point("after-stage");
-        Ok(Staged {
-            files,
-            stats: decoder.stats().clone(),
-            fingerprint: decoder.table_schema().fingerprint(),
-            changes: decoder.changes().to_vec(),
-            schema: decoder.table_schema().clone(),
-            seconds: t0.elapsed().as_secs_f64(),
-        })
     }
-}
-
-/// A parent object's id, checked before it goes into a URL path.
-fn parent_id(v: &Value, client: &ApiClient, route: &str) -> Result<String, SourceError> {
-    let id = crate::catalog::object_id(v);
-    if id.is_empty()
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err(SourceError::Body {
-            url: format!("{}/api/.../{route}", client.endpoints().base_url),
-            attempts: 1,
-            message: format!(
-                "unexpected object id {:?}",
-                id.chars().take(40).collect::<String>()
-            ),
-        });
-    }
-    Ok(id.to_string())
 }

@@ -6,12 +6,11 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::events::{day_windows, stream_start};
-use super::ExportError;
-use crate::catalog::{Api, Fetch};
-use crate::config::ExportConfig;
+use super::{ExportConfig, ExportError};
+use crate::catalog::Fetch;
 use crate::manifest;
 use crate::sink::{Lake, LakeLocation};
-use crate::source::{ApiClient, SourceError, PAGE_LIMIT};
+use crate::source::{Api, ApiClient, SourceError, PAGE_LIMIT};
 
 /// One table of the plan.
 #[derive(Debug, Clone)]

@@ -10,11 +10,12 @@
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    read_state, staging_dir, write_run, write_state, EventsState, ManifestError, RunManifest,
-    TableState, META_DIR,
+use super::{read_state, staging_dir, write_run, write_state, ManifestError, META_DIR};
+use crate::model::hooks::{crash_point, CrashPoint};
+use crate::model::{
+    EventsState, Layout, RunManifest, RunOutcome, TableOutcome, TableSchema, TableState,
+    EVENTS, STATE_VERSION,
 };
-use crate::decode::TableSchema;
 use crate::sink::{key, Lake, SinkError, StagedFile};
 
 /// One staged file and where it goes.
@@ -71,24 +72,11 @@ fn intent_path(run_id: &str, seq: u32) -> Path {
     key(parts)
 }
 
-/// Test hook: `JCLAKE_CRASH_AT=<point>` kills the process with SIGKILL at that point, so the
-/// crash tests can stop a run exactly between two steps of the protocol.
-pub fn crash_point(point: &str) {
-    if std::env::var("JCLAKE_CRASH_AT").is_ok_and(|p| p == point) {
-        tracing::warn!(point, "JCLAKE_CRASH_AT: killing this process");
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pid])
-            .status();
-        std::process::abort();
-    }
-}
-
 /// Writes the intent, then applies it.
 pub async fn commit(lake: &Lake, intent: &Intent, seq: u32) -> Result<(), ManifestError> {
     let path = intent_path(&intent.manifest.run_id, seq);
     super::write_json(lake, &path, intent).await?;
-    crash_point("after-intent");
+    crash_point(CrashPoint::AfterIntent);
     apply(lake, intent).await?;
     lake.delete(&path).await?;
     Ok(())
@@ -98,26 +86,26 @@ pub async fn commit(lake: &Lake, intent: &Intent, seq: u32) -> Result<(), Manife
 async fn apply(lake: &Lake, intent: &Intent) -> Result<(), ManifestError> {
     for step in &intent.publish {
         publish(lake, step).await?;
-        crash_point("mid-publish");
+        crash_point(CrashPoint::MidPublish);
     }
-    crash_point("after-publish");
+    crash_point(CrashPoint::AfterPublish);
     for schema in &intent.schemas {
         super::write_table_schema(lake, schema).await?;
     }
     write_run(lake, &intent.manifest).await?;
-    crash_point("after-manifest");
+    crash_point(CrashPoint::AfterManifest);
     let run = &intent.manifest;
     let mut state = read_state(lake).await?.unwrap_or_default();
-    state.version = 1;
+    state.version = STATE_VERSION;
     for t in run
         .tables
         .iter()
-        .filter(|t| t.outcome == "committed" && t.table != "events")
+        .filter(|t| t.outcome == TableOutcome::Committed && t.table != EVENTS)
     {
-        // In a multi-org lake the partition starts with `org_id=…`: one entry per org.
-        let name = match t.partition.split_once('/') {
-            Some((org, _)) if org.starts_with("org_id=") => format!("{}/{org}", t.table),
-            _ => t.table.clone(),
+        // In a multi-org lake: one entry per org.
+        let name = match t.partition.org_folder() {
+            Some(org) => format!("{}/{org}", t.table),
+            None => t.table.clone(),
         };
         state.tables.insert(
             name,
@@ -136,20 +124,17 @@ async fn apply(lake: &Lake, intent: &Intent) -> Result<(), ManifestError> {
         (Some(e), None) => state.events = Some(e.clone()),
         _ => {}
     }
-    state.layout = Some(
-        if run.orgs.is_empty() {
-            "single"
-        } else {
-            "org_id"
-        }
-        .into(),
-    );
-    if run.outcome != "running" {
+    state.layout = Some(if run.orgs.is_empty() {
+        Layout::Single
+    } else {
+        Layout::OrgId
+    });
+    if run.outcome != RunOutcome::Running {
         state.last_run_id = Some(run.run_id.clone());
         state.updated_at = Some(run.finished_at);
     }
     write_state(lake, &state).await?;
-    crash_point("after-state");
+    crash_point(CrashPoint::AfterState);
     for folder in &intent.retire {
         let dir = key(folder.split('/'));
         for obj in lake.list(&dir).await? {

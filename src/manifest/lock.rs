@@ -22,6 +22,10 @@ pub struct LockBody {
     pub run_id: String,
     pub host: String,
     pub pid: u32,
+    /// The holder's start time (`/proc/<pid>/stat`, clock ticks since boot), so that
+    /// another process that later gets the same pid is not taken for the holder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
     pub acquired_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -44,16 +48,34 @@ fn host() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// State and start time of a process of this host, from `/proc/<pid>/stat`; `None` when
+/// there is no such process.
+fn process_stat(pid: u32) -> Option<(char, Option<u64>)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so fields are
+    // counted from the last `)`. The start time is field 22, the 20th after comm.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let start = fields.nth(18).and_then(|f| f.parse().ok());
+    Some((state, start))
+}
+
 /// A holder is dead when its expiry has passed, or when it ran on this host and its
-/// process is gone.
+/// process is gone: no such pid, a zombie (killed, not yet reaped by its parent), or a
+/// process that started at another time and so merely reuses the pid.
 fn is_dead(b: &LockBody, now: DateTime<Utc>) -> bool {
     if b.expires_at <= now {
         return true;
     }
-    cfg!(target_os = "linux")
-        && b.host == host()
-        && b.pid != std::process::id()
-        && !std::path::Path::new(&format!("/proc/{}", b.pid)).exists()
+    if !cfg!(target_os = "linux") || b.host != host() || b.pid == std::process::id() {
+        return false;
+    }
+    match process_stat(b.pid) {
+        None => true,
+        Some(('Z' | 'X' | 'x', _)) => true,
+        Some((_, start)) => b.pid_start.is_some() && start.is_some() && b.pid_start != start,
+    }
 }
 
 fn body(run_id: &str, ttl: Duration) -> LockBody {
@@ -62,6 +84,7 @@ fn body(run_id: &str, ttl: Duration) -> LockBody {
         run_id: run_id.into(),
         host: host(),
         pid: std::process::id(),
+        pid_start: process_stat(std::process::id()).and_then(|(_, start)| start),
         acquired_at: now,
         expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10)),
     }
@@ -288,5 +311,55 @@ impl LakeLock {
 impl Drop for LakeLock {
     fn drop(&mut self) {
         self.heartbeat.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(pid: u32, pid_start: Option<u64>) -> LockBody {
+        let now = Utc::now();
+        LockBody {
+            run_id: "r".into(),
+            host: host(),
+            pid,
+            pid_start,
+            acquired_at: now,
+            expires_at: now + chrono::Duration::minutes(10),
+        }
+    }
+
+    #[test]
+    fn a_zombie_or_a_reused_pid_is_a_dead_holder() {
+        let now = Utc::now();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let start = process_stat(live.id()).and_then(|(_, s)| s);
+        assert!(start.is_some());
+        assert!(!is_dead(&holder(live.id(), start), now));
+        // Written before pid_start existed: a live pid still counts as alive.
+        assert!(!is_dead(&holder(live.id(), None), now));
+        // The same pid with another start time is another process.
+        assert!(is_dead(&holder(live.id(), start.map(|s| s + 1)), now));
+        // Killed and not reaped: a zombie, which is dead.
+        live.kill().expect("kill");
+        let mut state = None;
+        for _ in 0..100 {
+            state = process_stat(live.id()).map(|(s, _)| s);
+            if state == Some('Z') {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(state, Some('Z'));
+        assert!(is_dead(&holder(live.id(), start), now));
+        live.wait().expect("reap");
+        assert!(is_dead(&holder(live.id(), start), now));
+        let mut expired = holder(std::process::id(), None);
+        expired.expires_at = now - chrono::Duration::seconds(1);
+        assert!(is_dead(&expired, now));
     }
 }

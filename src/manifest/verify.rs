@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use object_store::ObjectStoreExt;
 use parquet::file::metadata::ParquetMetaDataReader;
 
-use super::{FileEntry, ManifestError, RunManifest, META_DIR};
+use super::{check_version, ManifestError, META_DIR};
+use crate::model::{FileEntry, RunManifest, TableOutcome, RUN_MANIFEST_VERSION};
 use crate::sink::{key, Lake};
 
 /// What `verify` found.
@@ -31,7 +32,10 @@ pub async fn verify(lake: &Lake) -> Result<Report, ManifestError> {
             continue;
         };
         match serde_json::from_slice::<RunManifest>(&bytes) {
-            Ok(m) => manifests.push(m),
+            Ok(m) => {
+                check_version(&obj.location, m.version, RUN_MANIFEST_VERSION)?;
+                manifests.push(m)
+            }
             Err(e) => report
                 .problems
                 .push(format!("unreadable manifest {}: {e}", obj.location)),
@@ -45,7 +49,7 @@ pub async fn verify(lake: &Lake) -> Result<Report, ManifestError> {
         for t in m
             .tables
             .iter()
-            .filter(|t| t.outcome == "committed" && !t.files.is_empty())
+            .filter(|t| t.outcome == TableOutcome::Committed && !t.files.is_empty())
         {
             expected.insert(format!("{}/{}", t.table, t.partition), t.files.clone());
         }

@@ -7,6 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
+use std::collections::HashSet;
+
+use super::pages::{Page, Pages};
 use super::{ApiClient, SourceError};
 
 /// The largest page the service allows.
@@ -56,7 +59,7 @@ impl EventPages {
     }
 
     /// The next page of events, or `None` after the last.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -100,7 +103,7 @@ impl EventPages {
         let task = tokio::spawn(async move {
             // A closed channel means the consumer has stopped: so does the fetch.
             while let Ok(slot) = tx.reserve().await {
-                let next = self.next_page().await;
+                let next = self.next_records().await;
                 let last = !matches!(next, Ok(Some(_)));
                 slot.send(next);
                 if last {
@@ -129,7 +132,7 @@ pub struct PrefetchedPages {
 impl PrefetchedPages {
     /// The next page of events, or `None` after the last. A fetch task that ended without
     /// saying so is an error, never a short day.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -152,6 +155,43 @@ impl PrefetchedPages {
 impl Drop for PrefetchedPages {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The events of one query (a UTC day), fetched a page ahead, each event once: within one
+/// query every event should come once, and the set of ids (one day's) guards against the
+/// service repeating one across pages.
+pub struct EventDayPages {
+    pages: PrefetchedPages,
+    seen: HashSet<String>,
+}
+
+impl EventDayPages {
+    pub fn new(client: &ApiClient, q: &EventQuery) -> EventDayPages {
+        EventDayPages {
+            pages: EventPages::new(client, q).prefetch(),
+            seen: HashSet::new(),
+        }
+    }
+}
+
+impl Pages for EventDayPages {
+    async fn next_page(&mut self) -> Result<Option<Page>, SourceError> {
+        let Some(page) = self.pages.next_records().await? else {
+            return Ok(None);
+        };
+        let seen = &mut self.seen;
+        let records = page
+            .into_iter()
+            .filter(|e| match e.get("id").and_then(Value::as_str) {
+                Some(id) => seen.insert(id.to_string()),
+                None => true,
+            })
+            .collect();
+        Ok(Some(Page {
+            records,
+            parent: None,
+        }))
     }
 }
 

@@ -15,9 +15,9 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use reqwest::StatusCode;
 use serde_json::Value;
 
-pub use insights::{EventPages, EventQuery, PrefetchedPages};
+pub use insights::{EventDayPages, EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
-pub use pages::{PageStream, PAGE_LIMIT};
+pub use pages::{object_id, Api, FanOutPages, Page, PageStream, Pages, PAGE_LIMIT};
 
 /// A JumpCloud API key. It is sent as a sensitive header and never printed: `Debug` shows
 /// `ApiKey(***)` and there is no `Display`.

@@ -1,11 +1,37 @@
 //! Pagination of v1 and v2 lists: `limit`/`skip` pages sorted by id (JumpCloud's advice
 //! for paging a changing collection). v1 answers `{totalCount, results}`; v2 answers a bare
-//! array and its `x-total-count` is not promised, so a short page ends a list.
+//! array and its `x-total-count` is not promised, so a short page ends a list. `Pages` is
+//! what every paginator offers the pipeline: a collection (`PageStream`), the lists under
+//! each object of a parent collection (`FanOutPages`) and an events query (`EventDayPages`).
 
+use std::future::Future;
+
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
 use super::{ApiClient, SourceError};
-use crate::catalog::Api;
+
+/// The API family of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `/api/...`: `{totalCount, results}` envelope, `_id`.
+    V1,
+    /// `/api/v2/...`: bare arrays, `id`.
+    V2,
+}
+
+/// One page of records; in a fan-out, the id of the parent object they belong to.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub records: Vec<Value>,
+    pub parent: Option<String>,
+}
+
+/// A paginator: pages in order until `None`.
+pub trait Pages: Send {
+    fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, SourceError>> + Send;
+}
 
 /// The largest page v1 and v2 allow.
 pub const PAGE_LIMIT: usize = 100;
@@ -78,8 +104,8 @@ impl<'a> PageStream<'a> {
         )
     }
 
-    /// The next page, or `None` after the last.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    /// The next page's records, or `None` after the last.
+    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -115,4 +141,121 @@ fn shape_error(url: &str, what: &str) -> SourceError {
         attempts: 1,
         message: format!("unexpected answer: {what}"),
     }
+}
+
+impl Pages for PageStream<'_> {
+    async fn next_page(&mut self) -> Result<Option<Page>, SourceError> {
+        Ok(self.next_records().await?.map(|records| Page {
+            records,
+            parent: None,
+        }))
+    }
+}
+
+type Child<'a> = (String, PageStream<'a>, Option<Vec<Value>>);
+
+/// For every object of a parent collection, the pages of one v2 list at `path` with `{id}`
+/// replaced by the parent's id, in parent order. Each parent's first page is fetched
+/// concurrently (`fanout` at once, per page of parents); the rest of a long list is read
+/// page by page when its turn comes, so at most `fanout` pages are held. Parent order is
+/// kept: a rerun writes the same rows in the same order.
+pub struct FanOutPages<'a> {
+    client: &'a ApiClient,
+    parents: PageStream<'a>,
+    parent_route: &'a str,
+    path: &'a str,
+    fanout: usize,
+    children: Option<BoxStream<'a, Result<Child<'a>, SourceError>>>,
+    current: Option<(String, PageStream<'a>)>,
+}
+
+impl<'a> FanOutPages<'a> {
+    pub fn new(
+        client: &'a ApiClient,
+        parent_api: Api,
+        parent_route: &'a str,
+        path: &'a str,
+        fanout: usize,
+    ) -> FanOutPages<'a> {
+        FanOutPages {
+            client,
+            parents: PageStream::ids(client, parent_api, parent_route),
+            parent_route,
+            path,
+            fanout: fanout.max(1),
+            children: None,
+            current: None,
+        }
+    }
+}
+
+impl Pages for FanOutPages<'_> {
+    async fn next_page(&mut self) -> Result<Option<Page>, SourceError> {
+        loop {
+            if let Some((id, rest)) = &mut self.current {
+                if let Some(records) = rest.next_records().await? {
+                    let parent = Some(id.clone());
+                    return Ok(Some(Page { records, parent }));
+                }
+                self.current = None;
+            }
+            if let Some(children) = &mut self.children {
+                match children.try_next().await? {
+                    Some((id, rest, first)) => {
+                        self.current = Some((id.clone(), rest));
+                        if let Some(records) = first {
+                            let parent = Some(id);
+                            return Ok(Some(Page { records, parent }));
+                        }
+                        continue;
+                    }
+                    None => self.children = None,
+                }
+            }
+            let Some(page) = self.parents.next_records().await? else {
+                return Ok(None);
+            };
+            let ids = page
+                .iter()
+                .map(|p| parent_id(p, self.client, self.parent_route))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (client, path) = (self.client, self.path);
+            let children = futures::stream::iter(ids)
+                .map(move |id| async move {
+                    let mut s = PageStream::v2_list(client, path.replace("{id}", &id));
+                    let first = s.next_records().await?;
+                    Ok::<_, SourceError>((id, s, first))
+                })
+                .buffered(self.fanout);
+            self.children = Some(children.boxed());
+        }
+    }
+}
+
+/// The id of a v1 (`_id`) or v2 (`id`) object.
+pub fn object_id(v: &Value) -> &str {
+    v.get("_id")
+        .or_else(|| v.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// A parent object's id, checked before it goes into a URL path.
+fn parent_id(v: &Value, client: &ApiClient, route: &str) -> Result<String, SourceError> {
+    let id = object_id(v);
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(SourceError::Body {
+            url: format!("{}/api/.../{route}", client.endpoints().base_url),
+            attempts: 1,
+            message: format!(
+                "unexpected object id {:?}",
+                id.chars().take(40).collect::<String>()
+            ),
+        });
+    }
+    Ok(id.to_string())
 }

@@ -1,0 +1,274 @@
+//! The command line: in come arguments, out go exit codes and one clear line per failure.
+//! `jclake export`, `verify`, `tables`, `describe <table>`, `settings` and, in a build with
+//! the `sim` feature, `sim serve`. Settings flags come from `config::defs`, each defined once.
+
+/// `println!` that gives up quietly when stdout is closed (`jclake tables | head`) instead
+/// of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod describe;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, ConfigError, ExportSettings, Flags, LakeSettings, Layers};
+use crate::model::{exit, RunOutcome};
+use crate::sink::{Lake, LakeLocation, S3Options};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jclake",
+    version,
+    about = "Export a JumpCloud organization into a Parquet lake"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Export the org into the lake (settings: --config file < environment < flags).
+    Export {
+        #[command(flatten)]
+        settings: Flags<ExportSettings>,
+        /// Print which endpoints the run would call and about how many requests, then stop.
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Check a lake against its manifests: every listed file there with its size and row
+    /// count, no unlisted data file in a table folder.
+    Verify {
+        #[command(flatten)]
+        settings: Flags<LakeSettings>,
+    },
+    /// List the tables jclake exports.
+    Tables,
+    /// Print a table's declared columns, or with a lake the columns that lake has.
+    Describe {
+        /// A table name from `jclake tables`.
+        table: String,
+        #[command(flatten)]
+        settings: Flags<LakeSettings>,
+    },
+    /// List every setting: its flag, settings-file key, environment variable and default.
+    Settings {
+        #[arg(long, value_enum, default_value_t = SettingsFormat::Text)]
+        format: SettingsFormat,
+    },
+    /// The built-in JumpCloud simulator.
+    #[cfg(feature = "sim")]
+    Sim {
+        #[command(subcommand)]
+        command: SimCommand,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum SettingsFormat {
+    /// One block per setting.
+    Text,
+    /// README's table.
+    Markdown,
+    /// example.toml.
+    Toml,
+}
+
+#[cfg(feature = "sim")]
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Serve a simulated org on 127.0.0.1; prints the base URL on the first line of stdout.
+    Serve(jclake_sim::cli::ServeArgs),
+}
+
+/// Runs the command line and maps every failure to one line on stderr and an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::CONFIG } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, format!("cannot start the async runtime: {e}")),
+    };
+    match cli.command {
+        Command::Export { settings, plan } => rt.block_on(export(&settings, plan)),
+        Command::Verify { settings } => rt.block_on(verify(&settings)),
+        Command::Tables => tables(),
+        Command::Describe { table, settings } => rt.block_on(describe::describe(&table, &settings)),
+        Command::Settings { format } => {
+            out!(
+                "{}",
+                match format {
+                    SettingsFormat::Text => config::text_table(),
+                    SettingsFormat::Markdown => config::markdown_tables(),
+                    SettingsFormat::Toml => config::example_toml(),
+                }
+                .trim_end()
+            );
+            ExitCode::SUCCESS
+        }
+        #[cfg(feature = "sim")]
+        Command::Sim {
+            command: SimCommand::Serve(args),
+        } => rt.block_on(jclake_sim::cli::serve(args)),
+    }
+}
+
+/// One line on stderr, and the exit code.
+fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("jclake: {message}");
+    ExitCode::from(code)
+}
+
+/// Every layer of a command's settings, its warnings printed.
+fn layers<S>(flags: &Flags<S>) -> Result<Layers, ExitCode> {
+    let layers = Layers::load(flags).map_err(|e| fail(exit::CONFIG, e))?;
+    for w in layers.warnings() {
+        eprintln!("jclake: warning: {w}");
+    }
+    Ok(layers)
+}
+
+/// A lake to read: a well-formed location, and for a local one a folder that exists (a
+/// reading command must not create it).
+fn existing_lake(layers: &Layers) -> Result<(LakeLocation, S3Options), ExitCode> {
+    let (location, s3) = config::lake(layers).map_err(|e| fail(exit::CONFIG, e))?;
+    if let LakeLocation::Local(p) = &location {
+        if !p.is_dir() {
+            return Err(fail(
+                exit::CONFIG,
+                format!("lake {} does not exist", p.display()),
+            ));
+        }
+    }
+    Ok((location, s3))
+}
+
+async fn verify(flags: &Flags<LakeSettings>) -> ExitCode {
+    let (location, s3) = match layers(flags).and_then(|l| existing_lake(&l)) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let report = async {
+        let lake = Lake::open(&location, &s3)?;
+        crate::manifest::verify::verify(&lake).await
+    };
+    match report.await {
+        Ok(r) => {
+            for n in &r.notes {
+                out!("note: {n}");
+            }
+            for p in &r.problems {
+                out!("MISMATCH: {p}");
+            }
+            if r.problems.is_empty() {
+                out!(
+                    "verified {location}: {} runs, {} partitions, {} files match their manifests",
+                    r.runs,
+                    r.partitions,
+                    r.files
+                );
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "jclake: {location}: {} mismatches between the lake and its manifests",
+                    r.problems.len()
+                );
+                ExitCode::from(exit::MISMATCH)
+            }
+        }
+        Err(e) => {
+            eprintln!("jclake: {e}");
+            ExitCode::from(exit::LAKE)
+        }
+    }
+}
+
+
+fn init_logs(format: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JCLAKE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let res = match format {
+        "text" => builder.try_init(),
+        "json" => builder.json().try_init(),
+        other => return Err(format!("--log-format {other:?}: use text or json")),
+    };
+    res.map_err(|e| e.to_string())
+}
+
+async fn export(flags: &Flags<ExportSettings>, plan: bool) -> ExitCode {
+    let resolved = layers(flags).and_then(|l| {
+        let format: String = l.value(&config::defs::LOG_FORMAT).map_err(|e| fail(exit::CONFIG, e))?;
+        init_logs(&format).map_err(|e| fail(exit::CONFIG, e))?;
+        config::resolve(&l, chrono::Utc::now().date_naive())
+            .map_err(|e: ConfigError| fail(exit::CONFIG, e))
+    });
+    let cfg = match resolved {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if plan {
+        let lines = async {
+            let client = crate::export::client(&cfg)?;
+            crate::export::plan::plan(&cfg, &client).await
+        };
+        return match lines.await {
+            Ok(lines) => {
+                report::print_plan(&cfg, &lines);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.exit_code(), e),
+        };
+    }
+    let t0 = std::time::Instant::now();
+    match crate::export::run(&cfg).await {
+        Ok(run) => {
+            report::print_summary(&run, &cfg, t0.elapsed().as_secs_f64());
+            if run.outcome == RunOutcome::Succeeded {
+                ExitCode::SUCCESS
+            } else {
+                for t in run.tables.iter().filter(|t| t.error.is_some()) {
+                    eprintln!(
+                        "jclake: table {} failed: {}",
+                        t.table,
+                        t.error.as_deref().unwrap_or("")
+                    );
+                }
+                ExitCode::from(exit::PARTIAL)
+            }
+        }
+        Err(e) => fail(e.exit_code(), e),
+    }
+}
+
+fn tables() -> ExitCode {
+    for r in crate::catalog::RESOURCES {
+        match r.schema() {
+            Ok(s) => out!("{:<40} {}", r.table, s.description),
+            Err(e) => {
+                eprintln!("jclake: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
