@@ -72,7 +72,7 @@ unit: $(VENV)/.s3
 	echo "SeaweedFS S3 at http://127.0.0.1:$(S3_PORT), bucket $(S3_BUCKET)"
 	JCLAKE_TEST_S3_BUCKET=$(S3_BUCKET) AWS_ENDPOINT=http://127.0.0.1:$(S3_PORT) AWS_ALLOW_HTTP=true \
 		AWS_ACCESS_KEY_ID=$(S3_KEY) AWS_SECRET_ACCESS_KEY=$(S3_SECRET) AWS_REGION=us-east-1 \
-		$(CARGO) test --all-targets -- --include-ignored
+		$(CARGO) test --workspace --all-targets -- --include-ignored
 
 # The demo lake read back by DuckDB and pyarrow, counts checked against the run manifest.
 readers: $(VENV)/.installed demo
@@ -91,10 +91,10 @@ test: unit readers engines
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench:
-	$(CARGO) bench --bench sim_serve
+	$(CARGO) bench -p jclake-sim --bench sim_serve
 
 clean:
 	rm -rf $(DEMO_LAKE) $(VENV)

@@ -3,18 +3,17 @@
 //! lake must hold exactly the simulator's event ids, each once, each in the partition of
 //! its own UTC date.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use arrow::array::AsArray;
 use arrow::datatypes::TimestampMicrosecondType;
-use chrono::{Duration, NaiveDate, Utc};
-use common::{parquet_files, walk};
-use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake_sim::{self as sim, Faults, Mutation, OrgSize, SimConfig, SimHandle};
+use chrono::{Duration, Utc};
+use jclake::model::{RunOutcome, TableOutcome};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::util::sim::{self, Faults, Mutation, OrgSize, SimConfig, SimHandle};
+use crate::util::{parquet_files, walk, Export};
 
 fn sim_config() -> SimConfig {
     SimConfig {
@@ -28,33 +27,12 @@ fn sim_config() -> SimConfig {
     }
 }
 
-fn cfg(sim: &SimHandle, lake: &Path) -> config::ExportConfig {
-    let flags = Overrides {
-        lake: Some(lake.display().to_string()),
-        base_url: Some(sim.base_url().to_string()),
-        tables: Some("events".into()),
-        since: Some((Utc::now() - Duration::days(6)).to_rfc3339()),
-        ..Overrides::default()
-    };
+fn cfg(sim: &SimHandle, lake: &Path) -> Export {
     // Small pages: many page boundaries, some inside runs of same-millisecond events.
-    let file = FileConfig {
-        events_page_size: Some(150),
-        events_lookback_minutes: Some(60),
-        retry_max_attempts: Some(2),
-        ..FileConfig::default()
-    };
-    let env = Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        org_id: None,
-        ..Env::default()
-    };
-    config::resolve(
-        file,
-        env,
-        flags,
-        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-    )
-    .expect("config")
+    Export::new(sim.base_url(), lake.display())
+        .arg("--tables", "events")
+        .arg("--events-since", (Utc::now() - Duration::days(6)).to_rfc3339())
+        .settings("events_page_size = 150\nevents_lookback_minutes = 60\nretry_max_attempts = 2")
 }
 
 /// Every event id in the lake (with repeats, if any), after checking that each sits in the
@@ -129,10 +107,8 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     let sim = sim::start(sim_config()).await.expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let run = jclake::export::run(&cfg(&sim, &lake))
-        .await
-        .expect("first run");
-    assert_eq!(run.outcome, "succeeded");
+    let run = cfg(&sim, &lake).run().await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_exactly(&lake, &sim);
     assert_eq!(run.tables.iter().map(|t| t.rows).sum::<u64>(), 3000);
     let state: serde_json::Value =
@@ -155,10 +131,8 @@ async fn incremental_runs_hold_every_event_exactly_once() {
         },
     );
     assert_eq!(report.new_events, 500);
-    let run2 = jclake::export::run(&cfg(&sim, &lake))
-        .await
-        .expect("second run");
-    assert_eq!(run2.outcome, "succeeded");
+    let run2 = cfg(&sim, &lake).run().await;
+    assert_eq!(run2.outcome, RunOutcome::Succeeded);
     assert_exactly(&lake, &sim);
     // The second run re-read only the recent day(s), not the whole stream.
     assert!(run2.tables.len() <= 2, "{} days re-read", run2.tables.len());
@@ -177,9 +151,7 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     );
 
     // A third run with nothing new changes nothing.
-    jclake::export::run(&cfg(&sim, &lake))
-        .await
-        .expect("third run");
+    cfg(&sim, &lake).run().await;
     assert_exactly(&lake, &sim);
 }
 
@@ -188,9 +160,7 @@ async fn a_run_that_dies_mid_stream_is_completed_by_the_rerun() {
     let sim = sim::start(sim_config()).await.expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    jclake::export::run(&cfg(&sim, &lake))
-        .await
-        .expect("first run");
+    cfg(&sim, &lake).run().await;
     sim.mutate(
         0,
         &Mutation {
@@ -208,14 +178,15 @@ async fn a_run_that_dies_mid_stream_is_completed_by_the_rerun() {
         reset_from_request: Some(n + 4),
         ..Faults::default()
     });
-    let run = jclake::export::run(&cfg(&sim, &lake))
+    let run = cfg(&sim, &lake)
+        .try_run()
         .await
         .expect("the run ends with a manifest");
-    assert_ne!(run.outcome, "succeeded");
+    assert_ne!(run.outcome, RunOutcome::Succeeded);
     let failed = run
         .tables
         .iter()
-        .find(|t| t.outcome == "failed")
+        .find(|t| t.outcome == TableOutcome::Failed)
         .expect("a failed day");
     assert!(
         failed
@@ -236,7 +207,7 @@ async fn a_run_that_dies_mid_stream_is_completed_by_the_rerun() {
     assert!(left.is_empty(), "staging cleared, found {left:?}");
 
     sim.set_faults(Faults::default());
-    let rerun = jclake::export::run(&cfg(&sim, &lake)).await.expect("rerun");
-    assert_eq!(rerun.outcome, "succeeded");
+    let rerun = cfg(&sim, &lake).run().await;
+    assert_eq!(rerun.outcome, RunOutcome::Succeeded);
     assert_exactly(&lake, &sim);
 }

@@ -4,49 +4,31 @@
 //! in `_rescued`, with exact row counts; the schema only widens across runs; the `freeze`
 //! and `fail` policies do what they say.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
-use chrono::NaiveDate;
-use jclake::config::{self, Env, FileConfig, Overrides};
 use jclake::decode::SchemaPolicy;
-use jclake_sim::{self as sim, Drift, SimConfig, SimHandle};
+use jclake::model::RunOutcome;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::{json, Value};
 
-fn cfg(
-    sim: &SimHandle,
-    lake: &Path,
-    date: &str,
-    policy: Option<SchemaPolicy>,
-) -> config::ExportConfig {
-    let flags = Overrides {
-        lake: Some(lake.display().to_string()),
-        base_url: Some(sim.base_url().to_string()),
-        tables: Some("users".into()),
-        snapshot_date: Some(date.into()),
-        ..Overrides::default()
-    };
-    let mut file = FileConfig::default();
-    if let Some(p) = policy {
-        file.schema_policy.insert("users".into(), p);
+use crate::util::sim::{self, Drift, SimConfig, SimHandle};
+use crate::util::{jclake, json_rows, Export};
+
+fn cfg(sim: &SimHandle, lake: &Path, date: &str, policy: Option<SchemaPolicy>) -> Export {
+    let e = Export::new(sim.base_url(), lake.display())
+        .arg("--tables", "users")
+        .arg("--snapshot-date", date);
+    match policy {
+        None => e,
+        // `users = "freeze"`: the policy as the settings file spells it.
+        Some(p) => e.settings(&format!(
+            "[schema_policy]\nusers = {}",
+            serde_json::to_string(&p).expect("policy")
+        )),
     }
-    let env = Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        org_id: None,
-        ..Env::default()
-    };
-    config::resolve(
-        file,
-        env,
-        flags,
-        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-    )
-    .expect("config")
 }
 
 fn drift_sim() -> SimConfig {
@@ -82,7 +64,7 @@ fn read_partition(lake: &Path, date: &str) -> Vec<RecordBatch> {
 fn rows_by_id(batches: &[RecordBatch]) -> BTreeMap<String, serde_json::Map<String, Value>> {
     let mut out = BTreeMap::new();
     for b in batches {
-        for r in common::json_rows(b) {
+        for r in json_rows(b) {
             if let Value::Object(m) = r {
                 let id = m.get("id").and_then(Value::as_str).expect("id").to_string();
                 out.insert(id, m);
@@ -97,9 +79,7 @@ async fn drift_reaches_the_lake_in_columns_or_rescued_and_the_schema_only_widens
     let sim = sim::start(drift_sim()).await.expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let run = jclake::export::run(&cfg(&sim, &lake, "2026-11-20", None))
-        .await
-        .expect("export");
+    let run = cfg(&sim, &lake, "2026-11-20", None).run().await;
     let t = &run.tables[0];
     assert_eq!(t.rows, 250);
     assert_eq!(
@@ -207,11 +187,8 @@ async fn drift_reaches_the_lake_in_columns_or_rescued_and_the_schema_only_widens
         .clone();
     assert_eq!(col["origin"], "discovered");
     assert_eq!(col["since_run"], run.run_id.as_str());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
-        .args(["describe", "users", "--lake", &lake.display().to_string()])
-        .output()
-        .expect("describe");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let out = jclake(["describe", "users", "--lake", &lake.display().to_string()]);
+    let text = &out.stdout;
     assert!(
         text.lines().any(|l| l.starts_with("drift_new_field ")
             && l.contains(&format!("discovered (run {})", run.run_id))),
@@ -235,23 +212,18 @@ async fn drift_reaches_the_lake_in_columns_or_rescued_and_the_schema_only_widens
         format!("lake = {:?}\n", lake.display().to_string()),
     )
     .expect("write settings");
-    let by_config = std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
-        .args([
-            "describe",
-            "users",
-            "--config",
-            &settings.display().to_string(),
-        ])
-        .output()
-        .expect("describe --config");
-    assert_eq!(String::from_utf8_lossy(&by_config.stdout), text);
+    let by_config = jclake([
+        "describe",
+        "users",
+        "--config",
+        &settings.display().to_string(),
+    ]);
+    assert_eq!(&by_config.stdout, text);
     drop(sim);
 
     // Next day the field is gone from the data: the column stays (only widens), all null.
     let plain = sim::start(SimConfig::default()).await.expect("sim");
-    let run2 = jclake::export::run(&cfg(&plain, &lake, "2026-11-21", None))
-        .await
-        .expect("export");
+    let run2 = cfg(&plain, &lake, "2026-11-21", None).run().await;
     assert!(run2.tables[0].schema_changes.is_empty());
     let b2 = read_partition(&lake, "2026-11-21");
     let col = b2[0]
@@ -278,9 +250,9 @@ async fn freeze_keeps_the_schema_and_rescues_new_fields() {
     let sim = sim::start(drift_sim()).await.expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let run = jclake::export::run(&cfg(&sim, &lake, "2026-11-20", Some(SchemaPolicy::Freeze)))
-        .await
-        .expect("export");
+    let run = cfg(&sim, &lake, "2026-11-20", Some(SchemaPolicy::Freeze))
+        .run()
+        .await;
     let t = &run.tables[0];
     assert!(t.schema_changes.is_empty());
     assert_eq!(t.rescued.get("drift_new_field"), Some(&150));
@@ -311,10 +283,10 @@ async fn fail_policy_stops_the_table_with_field_and_record() {
     let sim = sim::start(drift_sim()).await.expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let run = jclake::export::run(&cfg(&sim, &lake, "2026-11-20", Some(SchemaPolicy::Fail)))
-        .await
-        .expect("run completes");
-    assert_eq!(run.outcome, "failed");
+    let run = cfg(&sim, &lake, "2026-11-20", Some(SchemaPolicy::Fail))
+        .run()
+        .await;
+    assert_eq!(run.outcome, RunOutcome::Failed);
     let err = run.tables[0].error.clone().expect("error");
     // The 101st user (index 100) is the first with the new field.
     let first = sim.records(0, "systemusers")[100]["_id"]

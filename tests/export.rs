@@ -2,49 +2,26 @@
 //! read back: exact row counts and id sets per table, partition layout, column types,
 //! manifests, same-day replacement, and the CLI's exit codes and error lines.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, TimeUnit};
-use chrono::NaiveDate;
-use common::{parquet_files, read_batches, walk};
-use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake_sim::{self as sim, Mutation, SimConfig, SimHandle};
+use jclake::model::RunOutcome;
+
+use crate::util::sim::{self, Mutation, SimConfig, SimHandle};
+use crate::util::{jclake, parquet_files, read_batches, walk, Export, Output};
 
 async fn start_sim(config: SimConfig) -> SimHandle {
     sim::start(config).await.expect("simulator starts")
 }
 
-fn export_config(
-    sim: &SimHandle,
-    lake: &Path,
-    tables: Option<&str>,
-    date: &str,
-    file: FileConfig,
-) -> config::ExportConfig {
-    let flags = Overrides {
-        lake: Some(lake.display().to_string()),
-        base_url: Some(sim.base_url().to_string()),
-        tables: tables.map(str::to_string),
-        snapshot_date: Some(date.to_string()),
-        ..Overrides::default()
-    };
-    let env = Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        org_id: None,
-        ..Env::default()
-    };
-    config::resolve(
-        file,
-        env,
-        flags,
-        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-    )
-    .expect("config")
+fn export(sim: &SimHandle, lake: &Path, tables: Option<&str>, date: &str) -> Export {
+    let e = Export::new(sim.base_url(), lake.display()).arg("--snapshot-date", date);
+    match tables {
+        Some(t) => e.arg("--tables", t),
+        None => e,
+    }
 }
 
 fn strings(batches: &[RecordBatch], column: &str) -> Vec<String> {
@@ -83,9 +60,8 @@ async fn full_export_matches_the_simulator_table_by_table() {
     let sim = start_sim(SimConfig::default()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
-    let cfg = export_config(&sim, &lake, None, "2026-11-20", FileConfig::default());
-    let run = jclake::export::run(&cfg).await.expect("export succeeds");
-    assert_eq!(run.outcome, "succeeded");
+    let run = export(&sim, &lake, None, "2026-11-20").run().await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(
         run.tables.iter().filter(|t| t.table != "events").count(),
         17
@@ -274,15 +250,7 @@ async fn same_day_rerun_replaces_the_snapshot_and_earlier_days_stay() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
     let day1_ids = sorted(sim.ids(0, "systemusers"));
-    jclake::export::run(&export_config(
-        &sim,
-        &lake,
-        Some("users"),
-        "2026-11-20",
-        FileConfig::default(),
-    ))
-    .await
-    .expect("day 1");
+    export(&sim, &lake, Some("users"), "2026-11-20").run().await;
 
     sim.mutate(
         0,
@@ -294,19 +262,10 @@ async fn same_day_rerun_replaces_the_snapshot_and_earlier_days_stay() {
         },
     );
     // Small files first: 252 users in three files.
-    let small = FileConfig {
-        file_rows: Some(100),
-        ..FileConfig::default()
-    };
-    let run = jclake::export::run(&export_config(
-        &sim,
-        &lake,
-        Some("users"),
-        "2026-11-21",
-        small,
-    ))
-    .await
-    .expect("day 2");
+    let run = export(&sim, &lake, Some("users"), "2026-11-21")
+        .settings("file_rows = 100")
+        .run()
+        .await;
     assert_eq!(run.tables[0].files.len(), 3);
     assert_eq!(
         partition_files(&lake, "users", "2026-11-21"),
@@ -326,15 +285,7 @@ async fn same_day_rerun_replaces_the_snapshot_and_earlier_days_stay() {
     );
     let day2_ids = sorted(sim.ids(0, "systemusers"));
     assert_eq!(day2_ids.len(), 253);
-    jclake::export::run(&export_config(
-        &sim,
-        &lake,
-        Some("users"),
-        "2026-11-21",
-        FileConfig::default(),
-    ))
-    .await
-    .expect("day 2 again");
+    export(&sim, &lake, Some("users"), "2026-11-21").run().await;
 
     // The rerun replaced day 2 whole (no stale part-00001/2), and day 1 is untouched.
     assert_eq!(
@@ -351,34 +302,16 @@ async fn same_day_rerun_replaces_the_snapshot_and_earlier_days_stay() {
     assert_eq!(runs, 3);
 }
 
-fn jclake() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jclake"));
-    c.env_remove("JUMPCLOUD_API_KEY")
-        .env_remove("JUMPCLOUD_ORG_ID")
-        .env_remove("JUMPCLOUD_CLIENT_ID")
-        .env_remove("JUMPCLOUD_CLIENT_SECRET")
-        .env("NO_COLOR", "1");
-    c
+/// `jclake export` of the lake `lake` from `base_url`, as a process, colours off.
+fn cli(base_url: &str, lake: impl std::fmt::Display) -> Export {
+    Export::new(base_url, lake).env("NO_COLOR", "1")
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run_cli(mut c: Command) -> Outcome {
-    let out = c.output().expect("jclake runs");
-    Outcome {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
-        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
-    }
-}
-
-/// The last line on stderr (logs come before it).
-fn last_line(s: &str) -> &str {
-    s.lines().last().unwrap_or("")
+/// Runs the binary off the test's runtime (which serves the simulator).
+async fn bin(e: Export) -> Output {
+    tokio::task::spawn_blocking(move || e.bin(&[]))
+        .await
+        .expect("join")
 }
 
 #[tokio::test]
@@ -395,15 +328,10 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
     let base = sim.base_url().to_string();
 
     // Wrong key: exit 3.
-    let mut c = jclake();
-    c.args(["export", "--lake", &lake_s, "--base-url", &base])
-        .env("JUMPCLOUD_API_KEY", "wrong-key-987");
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    let o = bin(cli(&base, &lake_s).env("JUMPCLOUD_API_KEY", "wrong-key-987")).await;
     assert_eq!(o.code, Some(3), "{}", o.stderr);
     assert!(
-        last_line(&o.stderr)
+        o.last_error()
             .starts_with("jclake: JumpCloud rejected the API key (401 on http://127.0.0.1:"),
         "{}",
         o.stderr
@@ -411,11 +339,7 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
     assert!(!o.stderr.contains("wrong-key-987") && !o.stdout.contains("wrong-key-987"));
 
     // No key: exit 2.
-    let mut c = jclake();
-    c.args(["export", "--lake", &lake_s, "--base-url", &base]);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    let o = bin(cli(&base, &lake_s).without_env("JUMPCLOUD_API_KEY")).await;
     assert_eq!(o.code, Some(2));
     assert_eq!(
         o.stderr.trim(),
@@ -423,20 +347,10 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
     );
 
     // Unknown table and bad config file: exit 2.
-    let mut c = jclake();
-    c.args([
-        "export",
-        "--lake",
-        &lake_s,
-        "--base-url",
-        &base,
-        "--tables",
-        "users,gadgets",
-    ])
-    .env("JUMPCLOUD_API_KEY", secret);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    let o = bin(cli(&base, &lake_s)
+        .arg("--tables", "users,gadgets")
+        .env("JUMPCLOUD_API_KEY", secret))
+    .await;
     assert_eq!(o.code, Some(2));
     assert!(
         o.stderr
@@ -445,19 +359,18 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
         "{}",
         o.stderr
     );
+    // The file alone names the lake here (a flag would win over it).
     let bad_toml = dir.path().join("bad.toml");
     std::fs::write(&bad_toml, "lake = 3\n").expect("write");
-    let mut c = jclake();
-    c.args(["export", "--config", &bad_toml.display().to_string()])
-        .env("JUMPCLOUD_API_KEY", secret);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
+    let bad = bad_toml.display().to_string();
+    let o = tokio::task::spawn_blocking(move || jclake(["export", "--config", &bad]))
         .await
         .expect("join");
     assert_eq!(o.code, Some(2));
     assert!(
         o.stderr
             .trim()
-            .starts_with(&format!("jclake: config file {}:", bad_toml.display())),
+            .starts_with(&format!("jclake: lake in {}: 3 is not valid", bad_toml.display())),
         "{}",
         o.stderr
     );
@@ -465,22 +378,10 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
     // Unwritable lake root (its parent is a file): exit 5, before any API call.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "x").expect("write");
-    let mut c = jclake();
-    c.args([
-        "export",
-        "--lake",
-        &blocker.join("lake").display().to_string(),
-        "--base-url",
-        &base,
-    ])
-    .env("JUMPCLOUD_API_KEY", secret);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    let o = bin(cli(&base, blocker.join("lake").display()).env("JUMPCLOUD_API_KEY", secret)).await;
     assert_eq!(o.code, Some(5), "{}", o.stderr);
     assert!(
-        last_line(&o.stderr).starts_with("jclake: lake ")
-            && last_line(&o.stderr).contains("is not writable"),
+        o.last_error().starts_with("jclake: lake ") && o.last_error().contains("is not writable"),
         "{}",
         o.stderr
     );
@@ -491,46 +392,26 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
         .local_addr()
         .expect("addr")
         .port();
-    let two_tries = dir.path().join("two-tries.toml");
-    std::fs::write(&two_tries, "retry_max_attempts = 2\n").expect("write config");
-    let mut c = jclake();
-    c.args([
-        "export",
-        "--config",
-        &two_tries.display().to_string(),
-        "--lake",
-        &lake_s,
-        "--base-url",
-        &format!("http://127.0.0.1:{port}"),
-    ])
-    .env("JUMPCLOUD_API_KEY", secret);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    let o = bin(cli(&format!("http://127.0.0.1:{port}"), &lake_s)
+        .settings("retry_max_attempts = 2")
+        .env("JUMPCLOUD_API_KEY", secret))
+    .await;
     assert_eq!(o.code, Some(4), "{}", o.stderr);
     assert!(
-        last_line(&o.stderr).starts_with(&format!(
+        o.last_error().starts_with(&format!(
             "jclake: cannot reach http://127.0.0.1:{port}/api/organizations"
-        )) && last_line(&o.stderr).contains(" after 2 attempts: "),
+        )) && o.last_error().contains(" after 2 attempts: "),
         "{}",
         o.stderr
     );
 
-    // A good run: exit 0, a summary, and the key nowhere in output or lake.
-    let mut c = jclake();
-    c.args([
-        "export",
-        "--lake",
-        &lake_s,
-        "--base-url",
-        &base,
-        "--log-format",
-        "json",
-    ])
-    .env("JUMPCLOUD_API_KEY", secret);
-    let o = tokio::task::spawn_blocking(move || run_cli(c))
-        .await
-        .expect("join");
+    // A good run: exit 0, a summary, and the key nowhere in output or lake. Logs at the
+    // default level (info), each line JSON.
+    let o = bin(cli(&base, &lake_s)
+        .arg("--log-format", "json")
+        .env("JCLAKE_LOG", "info")
+        .env("JUMPCLOUD_API_KEY", secret))
+    .await;
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(o.stdout.contains("succeeded"), "{}", o.stdout);
     assert!(
@@ -581,19 +462,11 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
 
 #[test]
 fn tables_and_describe_print_the_declared_schemas() {
-    let o = run_cli({
-        let mut c = jclake();
-        c.arg("tables");
-        c
-    });
+    let o = jclake(["tables"]);
     assert_eq!(o.code, Some(0));
     assert_eq!(o.stdout.lines().count(), 18);
     assert!(o.stdout.lines().next().unwrap_or("").starts_with("users "));
-    let o = run_cli({
-        let mut c = jclake();
-        c.args(["describe", "users"]);
-        c
-    });
+    let o = jclake(["describe", "users"]);
     assert_eq!(o.code, Some(0));
     assert!(o.stdout.lines().any(|l| l.starts_with("created ")
         && l.contains("timestamp[us, UTC]")
@@ -602,11 +475,7 @@ fn tables_and_describe_print_the_declared_schemas() {
         .stdout
         .lines()
         .any(|l| l.starts_with("id ") && l.contains(" no ") && l.contains("_id")));
-    let o = run_cli({
-        let mut c = jclake();
-        c.args(["describe", "gadgets"]);
-        c
-    });
+    let o = jclake(["describe", "gadgets"]);
     assert_eq!(o.code, Some(2));
     assert!(o.stderr.starts_with("jclake: unknown table \"gadgets\""));
 }

@@ -9,20 +9,21 @@
 //! `AWS_ALLOW_HTTP=true`, `AWS_REGION`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
-use chrono::NaiveDate;
 use futures::TryStreamExt;
-use jclake::config::{self, Env, FileConfig, Overrides};
 use jclake::manifest::lock;
-use jclake_sim::{self as sim, OrgSize, SimConfig, SimHandle};
+use jclake::model::hooks::CrashPoint;
+use jclake::model::RunOutcome;
 use jclake::sink::{Lake, LakeLocation, S3Options};
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::util::sim::{self, OrgSize, SimConfig, SimHandle};
+use crate::util::{jclake, Export, Output};
 
 /// Where a test's lake lives.
 struct Backend {
@@ -101,33 +102,16 @@ fn small_org() -> SimConfig {
 const SETTINGS: &str =
     "file_rows = 25\nevents_page_size = 200\nretry_max_attempts = 2\nlock_ttl_seconds = 60\n";
 
-fn export_config(
-    sim: &SimHandle,
-    b: &Backend,
-    date: &str,
-    keep: Option<usize>,
-) -> config::ExportConfig {
-    let flags = Overrides {
-        lake: Some(b.root.clone()),
-        base_url: Some(sim.base_url().to_string()),
-        snapshot_date: Some(date.into()),
-        since: Some("2026-01-01".into()),
-        keep_snapshots: keep,
-        ..Overrides::default()
-    };
-    let file: FileConfig = toml::from_str(SETTINGS).expect("settings");
-    let env = Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        org_id: None,
-        ..Env::default()
-    };
-    config::resolve(
-        file,
-        env,
-        flags,
-        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-    )
-    .expect("config")
+/// An export of the whole org into `b` for `date`, keeping `keep` snapshots if given.
+fn export(sim: &SimHandle, b: &Backend, date: &str, keep: Option<usize>) -> Export {
+    let e = Export::new(sim.base_url(), &b.root)
+        .arg("--snapshot-date", date)
+        .arg("--events-since", "2026-01-01")
+        .settings(SETTINGS);
+    match keep {
+        Some(k) => e.arg("--keep-snapshots", k),
+        None => e,
+    }
 }
 
 /// Every object key below the lake root.
@@ -192,54 +176,24 @@ async fn contents(b: &Backend) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-fn jclake(
-    sim: &SimHandle,
-    b: &Backend,
-    settings: &std::path::Path,
-    crash_at: Option<&str>,
-) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jclake"));
-    c.args([
-        "export",
-        "--lake",
-        &b.root,
-        "--base-url",
-        sim.base_url(),
-        "--snapshot-date",
-        "2026-11-20",
-        "--since",
-        "2026-01-01",
-    ])
-    .args(["--config", &settings.display().to_string()])
-    .env("JUMPCLOUD_API_KEY", sim::DEFAULT_API_KEY)
-    .env("JCLAKE_LOG", "warn");
-    if let Some(p) = crash_at {
-        c.env("JCLAKE_CRASH_AT", p);
+/// `jclake export` as a process, for 2026-11-20, killed at `crash_at` if given.
+fn export_bin(sim: &SimHandle, b: &Backend, crash_at: Option<CrashPoint>) -> Output {
+    let e = export(sim, b, "2026-11-20", None);
+    match crash_at {
+        Some(p) => e.bin(&[(CrashPoint::ENV, p.name())]),
+        None => e.bin(&[]),
     }
-    c.output().expect("jclake runs")
 }
 
 fn verify(b: &Backend) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_jclake"))
-        .args(["verify", "--lake", &b.root])
-        .output()
-        .expect("verify runs");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    let out = jclake(["verify", "--lake", &b.root]);
+    (out.code, out.all())
 }
 
 async fn same_day_rerun_replaces_and_verify_passes(b: Backend) {
     let sim = sim::start(small_org()).await.expect("sim");
-    let run = jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
-        .await
-        .expect("run 1");
-    assert_eq!(run.outcome, "succeeded");
+    let run = export(&sim, &b, "2026-11-20", None).run().await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     let users: Vec<String> = keys(&b)
         .await
         .into_iter()
@@ -260,9 +214,7 @@ async fn same_day_rerun_replaces_and_verify_passes(b: Backend) {
             ..Default::default()
         },
     );
-    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
-        .await
-        .expect("run 2");
+    export(&sim, &b, "2026-11-20", None).run().await;
     let users: Vec<String> = keys(&b)
         .await
         .into_iter()
@@ -294,7 +246,8 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
     let held = lock::acquire(&lake, "other-run", std::time::Duration::from_secs(60), None)
         .await
         .expect("lock");
-    let err = jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
+    let err = export(&sim, &b, "2026-11-20", None)
+        .try_run()
         .await
         .expect_err("locked");
     assert_eq!(err.exit_code(), 7);
@@ -304,9 +257,7 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
         "{err}"
     );
     held.release().await.expect("release");
-    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
-        .await
-        .expect("runs once the lock is free");
+    export(&sim, &b, "2026-11-20", None).run().await;
 
     // A lock left by a process that no longer exists on this host is taken over at once.
     let mut dead = Command::new("true").spawn().expect("spawn");
@@ -318,35 +269,22 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
         .to_string();
     let body = serde_json::json!({"run_id": "dead-run", "host": host, "pid": pid, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
     plant_lock(&lake, body).await;
-    jclake::export::run(&export_config(&sim, &b, "2026-11-21", None))
-        .await
-        .expect("takes over a dead run's lock");
+    // Takes over a dead run's lock.
+    export(&sim, &b, "2026-11-21", None).run().await;
     // A live holder on another host, until its expiry, blocks the CLI with exit code 7.
     let body = serde_json::json!({"run_id": "remote-run", "host": "elsewhere", "pid": 1, "acquired_at": "2026-11-20T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"});
     plant_lock(&lake, body).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let settings = dir.path().join("s.toml");
-    std::fs::write(&settings, SETTINGS).expect("write");
-    let out = tokio::task::block_in_place(|| jclake(&sim, &b, &settings, None));
-    assert_eq!(
-        out.status.code(),
-        Some(7),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run remote-run (host elsewhere, pid 1)"));
+    let out = tokio::task::block_in_place(|| export_bin(&sim, &b, None));
+    assert_eq!(out.code, Some(7), "{}", out.stderr);
+    assert!(out.stderr.contains("run remote-run (host elsewhere, pid 1)"));
 }
 
 async fn retention_keeps_the_newest_snapshots(b: Backend) {
     let sim = sim::start(small_org()).await.expect("sim");
     for d in ["2026-11-18", "2026-11-19", "2026-11-20"] {
-        jclake::export::run(&export_config(&sim, &b, d, None))
-            .await
-            .expect("run");
+        export(&sim, &b, d, None).run().await;
     }
-    let run = jclake::export::run(&export_config(&sim, &b, "2026-11-21", Some(2)))
-        .await
-        .expect("run with retention");
+    let run = export(&sim, &b, "2026-11-21", Some(2)).run().await;
     assert_eq!(run.retired.len(), 2 * 17, "{:?}", run.retired);
     assert!(
         run.retired
@@ -383,9 +321,7 @@ async fn retention_keeps_the_newest_snapshots(b: Backend) {
 
 async fn verify_lists_every_mismatch(b: Backend) {
     let sim = sim::start(small_org()).await.expect("sim");
-    jclake::export::run(&export_config(&sim, &b, "2026-11-20", None))
-        .await
-        .expect("run");
+    export(&sim, &b, "2026-11-20", None).run().await;
     let store = b.store();
     store
         .delete(&ObjPath::from(
@@ -535,59 +471,35 @@ fn uploads(bucket_prefix: &str, under: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where a run can die: while pages arrive, once a table is staged, after an events day is
-/// committed, before the final commit, after its intent, between two published
-/// partitions, between publish and manifest, between manifest and state.
-const CRASH_POINTS: &[&str] = &[
-    "mid-download",
-    "after-stage",
-    "after-events-day",
-    "before-commit",
-    "after-intent",
-    "mid-publish",
-    "after-publish",
-    "after-manifest",
-    "after-state",
-];
-
 async fn crash_anywhere_then_rerun_equals_a_clean_run(b: Backend, clean: Backend) {
     let sim = sim::start(small_org()).await.expect("sim");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let settings = dir.path().join("settings.toml");
-    std::fs::write(&settings, SETTINGS).expect("settings");
-    let out = tokio::task::block_in_place(|| jclake(&sim, &clean, &settings, None));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = tokio::task::block_in_place(|| export_bin(&sim, &clean, None));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     let reference = contents(&clean).await;
     assert!(
         reference.keys().any(|p| p.starts_with("events/"))
             && reference.contains_key("users/snapshot_date=2026-11-20")
     );
 
-    for (i, point) in CRASH_POINTS.iter().enumerate() {
+    // Where a run can die: while pages arrive, once a table is staged, after an events day
+    // is committed, before the final commit, after its intent, between two published
+    // partitions, between publish and manifest, between manifest and state.
+    for (i, crash) in CrashPoint::ALL.into_iter().enumerate() {
+        let point = crash.name();
         let lake = Backend {
             root: format!("{}/{i}-{point}", b.root),
             _dir: None,
         };
-        let out = tokio::task::block_in_place(|| jclake(&sim, &lake, &settings, Some(point)));
+        let out = tokio::task::block_in_place(|| export_bin(&sim, &lake, Some(crash)));
         assert_eq!(
-            out.status.signal(),
+            out.signal,
             Some(9),
-            "{point}: the run is killed ({:?}) {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
+            "{point}: the run is killed (code {:?}) {}",
+            out.code,
+            out.stderr
         );
-        let out = tokio::task::block_in_place(|| jclake(&sim, &lake, &settings, None));
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{point}: rerun: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = tokio::task::block_in_place(|| export_bin(&sim, &lake, None));
+        assert_eq!(out.code, Some(0), "{point}: rerun: {}", out.stderr);
         let (code, report) = tokio::task::block_in_place(|| verify(&lake));
         assert_eq!(code, Some(0), "{point}: verify after rerun: {report}");
         let got = contents(&lake).await;

@@ -297,6 +297,20 @@ impl Layers {
             }
         }
         let text = v.to_string();
+        let expected = match (s.kind, &v) {
+            (Kind::Int { .. }, toml::Value::Integer(_)) => None,
+            (Kind::Int { .. }, _) => Some("a whole number"),
+            (Kind::Bool, toml::Value::Boolean(_)) => None,
+            (Kind::Bool, _) => Some("true or false"),
+            (Kind::List, toml::Value::Array(_)) => None,
+            (Kind::List, _) => Some("a list of names"),
+            (Kind::Text, toml::Value::String(_)) => None,
+            (Kind::Text, _) => Some("a string"),
+            (Kind::Table, _) => None,
+        };
+        if let Some(expected) = expected {
+            return Err(self.invalid(s, origin, &format!("{text} is not {expected}")));
+        }
         v.try_into()
             .map(Some)
             .map_err(|e: toml::de::Error| self.invalid(s, origin, &format!("{text} is not valid: {}", e.message())))

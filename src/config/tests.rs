@@ -234,11 +234,24 @@ fn write_options_and_bad_numbers() {
     );
     assert_eq!(
         resolved(&["--lake", "l", "--keep-snapshots", "many"], "", KEY).expect_err("text"),
-        "--keep-snapshots: \"many\" is not valid: invalid type: string \"many\", expected u64"
+        "--keep-snapshots: \"many\" is not a whole number"
     );
     assert_eq!(
         resolved(&["--lake", "l"], "file_rows = 0", KEY).expect_err("zero rows"),
         "file_rows in test.toml: must be at least 1"
+    );
+    assert_eq!(
+        resolved(&["--lake", "l"], "allow_http = \"yes\"", KEY).expect_err("bool"),
+        "allow_http in test.toml: \"yes\" is not true or false"
+    );
+    assert_eq!(
+        resolved(&["--lake", "l"], "tables = \"users\"", KEY).expect_err("list"),
+        "tables in test.toml: \"users\" is not a list of names"
+    );
+    assert_eq!(
+        resolved(&["--lake", "l", "--concurrency", "2"], "", &[("JUMPCLOUD_API_KEY", "k")])
+            .map(|c| c.concurrency),
+        Ok(2)
     );
 }
 

@@ -260,7 +260,9 @@ impl BatchDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+    use crate::model::{schema, RESCUED};
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Int64Type, TimestampMicrosecondType};
     use serde_json::json;
 
     fn schema() -> TableSchema {

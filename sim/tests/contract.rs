@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jclake_sim::{
-    self, Drift, Faults, Mutation, OrgSize, SimConfig, SimHandle, DEFAULT_API_KEY,
+    self as sim, Drift, Faults, Mutation, OrgSize, SimConfig, SimHandle, DEFAULT_API_KEY,
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_FORBIDDEN_KEY, DEFAULT_MSP_KEY, SERVICES,
 };
 use reqwest::header::HeaderMap;

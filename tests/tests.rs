@@ -1,0 +1,13 @@
+//! jclake's integration tests, one binary (linked once on a 2-core machine): every module
+//! uses the harness in `util`.
+
+mod util;
+
+mod architecture;
+mod events;
+mod evolution;
+mod export;
+mod lake;
+mod legacy;
+mod restart;
+mod source;
