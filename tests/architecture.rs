@@ -15,11 +15,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sink", &["model"]),
     ("catalog", &["model", "source"]),
     ("manifest", &["model", "sink"]),
-    ("export", &["model", "source", "decode", "sink", "catalog", "manifest"]),
-    ("config", &["model", "source", "decode", "sink", "catalog", "export"]),
+    (
+        "export",
+        &["model", "source", "decode", "sink", "catalog", "manifest"],
+    ),
+    (
+        "config",
+        &["model", "source", "decode", "sink", "catalog", "export"],
+    ),
     (
         "cli",
-        &["model", "source", "decode", "sink", "catalog", "manifest", "export", "config"],
+        &[
+            "model", "source", "decode", "sink", "catalog", "manifest", "export", "config",
+        ],
     ),
 ];
 
@@ -71,13 +79,19 @@ fn modules_import_one_way_in_data_flow_order() {
     let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut seen = BTreeSet::new();
     let mut problems = Vec::new();
-    for file in walk(&src).into_iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
+    for file in walk(&src)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+    {
         let Some(module) = module_of(&src, &file) else {
             continue;
         };
         seen.insert(module.clone());
         let Some(ok) = allowed.get(module.as_str()) else {
-            problems.push(format!("{}: module {module} has no rule in ALLOWED", file.display()));
+            problems.push(format!(
+                "{}: module {module} has no rule in ALLOWED",
+                file.display()
+            ));
             continue;
         };
         let text = std::fs::read_to_string(&file).expect("read source");
@@ -91,12 +105,18 @@ fn modules_import_one_way_in_data_flow_order() {
         }
         let sim_ok = module == "cli";
         if !sim_ok && text.contains("jclake_sim") {
-            problems.push(format!("{}: only the CLI may embed the simulator", file.display()));
+            problems.push(format!(
+                "{}: only the CLI may embed the simulator",
+                file.display()
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let expected: BTreeSet<String> = ALLOWED.iter().map(|(m, _)| m.to_string()).collect();
-    assert_eq!(seen, expected, "every module of src/ has a rule, every rule a module");
+    assert_eq!(
+        seen, expected,
+        "every module of src/ has a rule, every rule a module"
+    );
 }
 
 #[test]

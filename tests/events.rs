@@ -31,7 +31,10 @@ fn cfg(sim: &SimHandle, lake: &Path) -> Export {
     // Small pages: many page boundaries, some inside runs of same-millisecond events.
     Export::new(sim.base_url(), lake.display())
         .arg("--tables", "events")
-        .arg("--events-since", (Utc::now() - Duration::days(6)).to_rfc3339())
+        .arg(
+            "--events-since",
+            (Utc::now() - Duration::days(6)).to_rfc3339(),
+        )
         .settings("events_page_size = 150\nevents_lookback_minutes = 60\nretry_max_attempts = 2")
 }
 

@@ -359,18 +359,20 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
         "{}",
         o.stderr
     );
-    // The file alone names the lake here (a flag would win over it).
+    // A value of the wrong type is an error even where a flag would win over it.
     let bad_toml = dir.path().join("bad.toml");
     std::fs::write(&bad_toml, "lake = 3\n").expect("write");
     let bad = bad_toml.display().to_string();
-    let o = tokio::task::spawn_blocking(move || jclake(["export", "--config", &bad]))
-        .await
-        .expect("join");
+    let o =
+        tokio::task::spawn_blocking(move || jclake(["export", "--lake", "l", "--config", &bad]))
+            .await
+            .expect("join");
     assert_eq!(o.code, Some(2));
     assert!(
-        o.stderr
-            .trim()
-            .starts_with(&format!("jclake: lake in {}: 3 is not valid", bad_toml.display())),
+        o.stderr.trim().starts_with(&format!(
+            "jclake: config file {}: lake: 3 is not a string",
+            bad_toml.display()
+        )),
         "{}",
         o.stderr
     );

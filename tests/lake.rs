@@ -257,6 +257,7 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
         "{err}"
     );
     held.release().await.expect("release");
+    // Runs once the lock is free.
     export(&sim, &b, "2026-11-20", None).run().await;
 
     // A lock left by a process that no longer exists on this host is taken over at once.
@@ -276,7 +277,9 @@ async fn lock_stops_a_second_run_and_a_dead_runs_lock_is_taken_over(b: Backend) 
     plant_lock(&lake, body).await;
     let out = tokio::task::block_in_place(|| export_bin(&sim, &b, None));
     assert_eq!(out.code, Some(7), "{}", out.stderr);
-    assert!(out.stderr.contains("run remote-run (host elsewhere, pid 1)"));
+    assert!(out
+        .stderr
+        .contains("run remote-run (host elsewhere, pid 1)"));
 }
 
 async fn retention_keeps_the_newest_snapshots(b: Backend) {

@@ -31,7 +31,11 @@ fn state(lake: &Path) -> State {
 fn columns(dir: &Path) -> Vec<String> {
     let batches = read_batches(&parquet_files(dir));
     let b = batches.first().expect("a batch");
-    b.schema().fields().iter().map(|f| f.name().clone()).collect()
+    b.schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,7 +49,8 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
     let v = jclake(["verify", "--lake", &root]);
     v.expect_code(0);
     assert!(
-        v.stdout.contains(": 2 runs, 38 partitions, 38 files match their manifests"),
+        v.stdout
+            .contains(": 2 runs, 38 partitions, 38 files match their manifests"),
         "{}",
         v.all()
     );
@@ -86,7 +91,9 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
 
     // Retention: the oldest of three snapshots goes, for each of the 17 snapshot tables.
     assert_eq!(run.retired.len(), 17, "{:?}", run.retired);
-    assert!(run.retired.contains(&"users/snapshot_date=2026-11-20".to_string()));
+    assert!(run
+        .retired
+        .contains(&"users/snapshot_date=2026-11-20".to_string()));
     assert!(!lake.join("users/snapshot_date=2026-11-20").exists());
     assert!(lake.join("users/snapshot_date=2026-11-21").is_dir());
 
@@ -103,7 +110,10 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
         .filter(|t| t.table == EVENTS)
         .map(|t| &t.partition)
         .collect();
-    assert_eq!(days.first(), Some(&&Partition::event_day(None, Some(first_day))));
+    assert_eq!(
+        days.first(),
+        Some(&&Partition::event_day(None, Some(first_day)))
+    );
     assert_eq!(after.layout, before.layout);
     assert_eq!(
         after.tables["users"].last_snapshot_date.to_string(),
@@ -111,7 +121,11 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
     );
 
     // The schema widened: saved for the lake, in the new partition's file, not the old.
-    let users = run.tables.iter().find(|t| t.table == "users").expect("users");
+    let users = run
+        .tables
+        .iter()
+        .find(|t| t.table == "users")
+        .expect("users");
     assert!(
         users
             .schema_changes
@@ -122,8 +136,10 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
     );
     let saved = std::fs::read_to_string(lake.join("_jclake/schemas/users.json")).expect("saved");
     assert!(saved.contains(&run.run_id) && saved.contains("drift_new_field"));
-    assert!(columns(&lake.join("users/snapshot_date=2026-11-22")).contains(&"drift_new_field".to_string()));
-    assert!(!columns(&lake.join("users/snapshot_date=2026-11-21")).contains(&"drift_new_field".to_string()));
+    assert!(columns(&lake.join("users/snapshot_date=2026-11-22"))
+        .contains(&"drift_new_field".to_string()));
+    assert!(!columns(&lake.join("users/snapshot_date=2026-11-21"))
+        .contains(&"drift_new_field".to_string()));
 
     let v = jclake(["verify", "--lake", &root]);
     v.expect_code(0);

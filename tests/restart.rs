@@ -32,8 +32,14 @@ async fn a_killed_run_rerun_at_once_takes_over_its_lock() {
     let lock = lake.join("_jclake/lock.json");
     let t0 = Instant::now();
     while !lock.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "the run never took the lock");
-        assert!(first.try_wait().expect("poll").is_none(), "the run ended too soon");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the run never took the lock"
+        );
+        assert!(
+            first.try_wait().expect("poll").is_none(),
+            "the run ended too soon"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // SIGKILL, and no wait(): the process stays a zombie while the rerun starts.

@@ -3,17 +3,15 @@
 //! run's; against a rate limit the run converges near it without being told; a service
 //! account's token is renewed mid-run; `--plan` fetches no records.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::NaiveDate;
-use common::{json_rows, parquet_files, read_batches};
-use jclake::config::{self, Env, FileConfig, Overrides};
-use jclake_sim::{self as sim, Faults, OrgSize, SimConfig, SimHandle};
+use jclake::model::RunOutcome;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::util::sim::{self, Faults, OrgSize, SimConfig, SimHandle};
+use crate::util::{jclake, json_rows, parquet_files, read_batches, Export};
 
 fn org(users: usize, events: usize) -> OrgSize {
     OrgSize {
@@ -31,34 +29,14 @@ fn org(users: usize, events: usize) -> OrgSize {
     }
 }
 
-fn export_config(
-    sim: &SimHandle,
-    lake: &Path,
-    tables: Option<&str>,
-    file: FileConfig,
-    env: Env,
-) -> config::ExportConfig {
-    let flags = Overrides {
-        lake: Some(lake.display().to_string()),
-        base_url: Some(sim.base_url().to_string()),
-        tables: tables.map(str::to_string),
-        snapshot_date: Some("2026-11-20".into()),
-        since: Some("2026-01-01".into()),
-        ..Overrides::default()
-    };
-    config::resolve(
-        file,
-        env,
-        flags,
-        NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-    )
-    .expect("config")
-}
-
-fn key_env() -> Env {
-    Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        ..Env::default()
+/// An export of `tables` (default: all) for 2026-11-20, with the simulator's key.
+fn export(sim: &SimHandle, lake: &Path, tables: Option<&str>) -> Export {
+    let e = Export::new(sim.base_url(), lake.display())
+        .arg("--snapshot-date", "2026-11-20")
+        .arg("--events-since", "2026-01-01");
+    match tables {
+        Some(t) => e.arg("--tables", t),
+        None => e,
     }
 }
 
@@ -115,20 +93,13 @@ async fn faults_leave_the_lake_identical_to_a_fault_free_run() {
     .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (dir.path().join("clean"), dir.path().join("faulty"));
-    let file = || FileConfig {
-        events_page_size: Some(300),
-        ..FileConfig::default()
-    };
-    let run_a = jclake::export::run(&export_config(&clean, &a, None, file(), key_env()))
-        .await
-        .expect("clean run");
-    let run_b = jclake::export::run(&export_config(&faulty, &b, None, file(), key_env()))
-        .await
-        .expect("faulty run");
-    assert_eq!(run_a.outcome, "succeeded");
+    let settings = "events_page_size = 300";
+    let run_a = export(&clean, &a, None).settings(settings).run().await;
+    let run_b = export(&faulty, &b, None).settings(settings).run().await;
+    assert_eq!(run_a.outcome, RunOutcome::Succeeded);
     assert_eq!(
         run_b.outcome,
-        "succeeded",
+        RunOutcome::Succeeded,
         "{:?}",
         run_b
             .tables
@@ -179,15 +150,15 @@ async fn a_run_converges_near_an_unannounced_rate_limit() {
     .await
     .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = export_config(
+    let run = export(
         &sim,
         &dir.path().join("lake"),
         Some("users,user_system_associations"),
-        FileConfig::default(),
-        key_env(),
-    );
-    let run = jclake::export::run(&cfg).await.expect("never fails");
-    assert_eq!(run.outcome, "succeeded");
+    )
+    .try_run()
+    .await
+    .expect("never fails");
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     let r = &run.requests;
     assert!(
         r.accepted_per_minute >= 0.9 * limit,
@@ -214,18 +185,14 @@ async fn a_configured_rate_limit_is_never_exceeded() {
     .await
     .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = FileConfig {
-        rate_limit_rpm: Some(1200),
-        ..FileConfig::default()
-    };
-    let cfg = export_config(
+    let run = export(
         &sim,
         &dir.path().join("lake"),
         Some("users,user_system_associations"),
-        file,
-        key_env(),
-    );
-    let run = jclake::export::run(&cfg).await.expect("run");
+    )
+    .settings("rate_limit_rpm = 1200")
+    .run()
+    .await;
     let r = &run.requests;
     // One token to start, then 20/s: the average stays at or under the ceiling.
     assert!(r.made >= 60, "{r:?}");
@@ -247,50 +214,37 @@ async fn a_service_account_token_is_renewed_mid_run() {
     .await
     .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
-    let env = Env {
-        client_id: Some(sim::DEFAULT_CLIENT_ID.into()),
-        client_secret: Some(sim::DEFAULT_CLIENT_SECRET.into()),
-        ..Env::default()
-    };
-    let file = FileConfig {
-        max_in_flight: Some(2),
-        ..FileConfig::default()
-    };
-    let cfg = export_config(
+    let e = export(
         &sim,
         &dir.path().join("lake"),
         Some("users,user_system_associations"),
-        file,
-        env,
-    );
-    assert!(format!("{:?}", cfg.credentials)
+    )
+    .without_env("JUMPCLOUD_API_KEY")
+    .env("JUMPCLOUD_CLIENT_ID", sim::DEFAULT_CLIENT_ID)
+    .env("JUMPCLOUD_CLIENT_SECRET", sim::DEFAULT_CLIENT_SECRET)
+    .settings("max_in_flight = 2");
+    assert!(format!("{:?}", e.config().credentials)
         .starts_with("ServiceAccount { client_id: \"sim-client\", client_secret: ***"));
     let t0 = std::time::Instant::now();
-    let run = jclake::export::run(&cfg).await.expect("run");
+    let run = e.run().await;
     assert!(
         t0.elapsed() > Duration::from_secs(2),
         "the run outlives two tokens: {:?}",
         t0.elapsed()
     );
-    assert_eq!(run.outcome, "succeeded");
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(run.tables[0].rows, 200);
     assert!(run.requests.tokens >= 2, "{:?}", run.requests);
     assert_eq!(sim.stats().tokens_issued, run.requests.tokens);
 
     // A wrong secret is one clear error about the credentials.
-    let env = Env {
-        client_id: Some("sim-client".into()),
-        client_secret: Some("wrong".into()),
-        ..Env::default()
-    };
-    let cfg = export_config(
-        &sim,
-        &dir.path().join("lake2"),
-        Some("users"),
-        FileConfig::default(),
-        env,
-    );
-    let err = jclake::export::run(&cfg).await.expect_err("refused");
+    let err = export(&sim, &dir.path().join("lake2"), Some("users"))
+        .without_env("JUMPCLOUD_API_KEY")
+        .env("JUMPCLOUD_CLIENT_ID", "sim-client")
+        .env("JUMPCLOUD_CLIENT_SECRET", "wrong")
+        .try_run()
+        .await
+        .expect_err("refused");
     assert_eq!(err.exit_code(), 3);
     assert!(
         err.to_string()
@@ -312,28 +266,13 @@ async fn plan_counts_without_fetching_records() {
     let lake = dir.path().join("lake");
     let before = sim.stats().requests;
     let out = tokio::task::block_in_place(|| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
-            .args([
-                "export",
-                "--plan",
-                "--lake",
-                &lake.display().to_string(),
-                "--base-url",
-                sim.base_url(),
-                "--rate-limit",
-                "600",
-            ])
-            .env("JUMPCLOUD_API_KEY", sim::DEFAULT_API_KEY)
-            .output()
-            .expect("run")
+        Export::new(sim.base_url(), lake.display())
+            .switch("--plan")
+            .arg("--rate-limit-rpm", 600)
+            .bin(&[])
     });
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = &out.stdout;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         text.lines()
             .any(|l| l.starts_with("users ") && l.contains("~3") && l.contains("250 objects")),
@@ -401,15 +340,13 @@ async fn several_orgs_in_one_run_land_in_one_lake_partitioned_by_org() {
         "[[orgs]]\norg_id = \"{}\"\n\n[[orgs]]\norg_id = \"{}\"\n",
         orgs[0], orgs[1]
     );
-    let file = || -> FileConfig { toml::from_str(&settings).expect("toml") };
-    let msp = || Env {
-        api_key: Some(sim::DEFAULT_MSP_KEY.into()),
-        ..Env::default()
+    let msp = || {
+        export(&sim, &lake, None)
+            .settings(&settings)
+            .env("JUMPCLOUD_API_KEY", sim::DEFAULT_MSP_KEY)
     };
-    let run = jclake::export::run(&export_config(&sim, &lake, None, file(), msp()))
-        .await
-        .expect("run");
-    assert_eq!(run.outcome, "succeeded");
+    let run = msp().run().await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(run.orgs, orgs);
     for (i, org) in orgs.iter().enumerate() {
         let mut users = sim.ids(i, "systemusers");
@@ -447,9 +384,7 @@ async fn several_orgs_in_one_run_land_in_one_lake_partitioned_by_org() {
             ..sim::Mutation::default()
         },
     );
-    jclake::export::run(&export_config(&sim, &lake, None, file(), msp()))
-        .await
-        .expect("second run");
+    msp().run().await;
     let mut events = sim.event_ids(1);
     events.sort();
     assert_eq!(
@@ -460,33 +395,15 @@ async fn several_orgs_in_one_run_land_in_one_lake_partitioned_by_org() {
         ids_under(&lake.join(format!("users/org_id={}/snapshot_date=2026-11-20", orgs[1]))).len(),
         83
     );
-    let out = tokio::task::block_in_place(|| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_jclake"))
-            .args(["verify", "--lake", &lake.display().to_string()])
-            .output()
-            .expect("verify")
-    });
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out =
+        tokio::task::block_in_place(|| jclake(["verify", "--lake", &lake.display().to_string()]));
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
 
     // A one-org run on a multi-org lake is refused: the layouts would mix.
-    let single = Env {
-        api_key: Some(sim::DEFAULT_API_KEY.into()),
-        ..Env::default()
-    };
-    let err = jclake::export::run(&export_config(
-        &sim,
-        &lake,
-        Some("users"),
-        FileConfig::default(),
-        single,
-    ))
-    .await
-    .expect_err("layout");
+    let err = export(&sim, &lake, Some("users"))
+        .try_run()
+        .await
+        .expect_err("layout");
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("has the org_id layout"), "{err}");
 }

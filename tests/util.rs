@@ -90,7 +90,8 @@ impl Export {
     }
 
     pub fn config(&self) -> ExportConfig {
-        self.try_config().unwrap_or_else(|e| panic!("settings: {e}"))
+        self.try_config()
+            .unwrap_or_else(|e| panic!("settings: {e}"))
     }
 
     /// Runs the export in this process.

@@ -53,4 +53,3 @@ pub(crate) fn error(family: Family, status: StatusCode, message: &str) -> Respon
     };
     json_response(status, &body)
 }
-

@@ -16,8 +16,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::http::{error, full, json_response, Body, Family};
 use crate::data::Mutation;
+use crate::http::{error, full, json_response, Body, Family};
 use crate::state::{lock, read, Caller, Faults, SimState};
 use crate::{insights, v1v2};
 
@@ -391,4 +391,3 @@ async fn truncate(resp: Response<Body>) -> Response<Body> {
     });
     Response::from_parts(parts, StreamBody::new(stream).boxed())
 }
-

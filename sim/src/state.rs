@@ -100,7 +100,11 @@ impl SimState {
         read(&self.tenants)
             .get(org)
             .and_then(|t| t.collections.get(collection))
-            .map(|c| c.iter().map(|v| crate::data::id_of(v).to_string()).collect())
+            .map(|c| {
+                c.iter()
+                    .map(|v| crate::data::id_of(v).to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -204,4 +208,3 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     m.read().unwrap_or_else(|e| e.into_inner())
 }
-

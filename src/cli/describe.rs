@@ -128,7 +128,6 @@ fn describe_rows(
     }
 }
 
-
 /// The effective schema a lake saved for `table`, if a run widened it.
 async fn read_stored(
     location: &crate::sink::LakeLocation,

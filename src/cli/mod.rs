@@ -199,7 +199,6 @@ async fn verify(flags: &Flags<LakeSettings>) -> ExitCode {
     }
 }
 
-
 fn init_logs(format: &str) -> Result<(), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("JCLAKE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -216,7 +215,9 @@ fn init_logs(format: &str) -> Result<(), String> {
 
 async fn export(flags: &Flags<ExportSettings>, plan: bool) -> ExitCode {
     let resolved = layers(flags).and_then(|l| {
-        let format: String = l.value(&config::defs::LOG_FORMAT).map_err(|e| fail(exit::CONFIG, e))?;
+        let format: String = l
+            .value(&config::defs::LOG_FORMAT)
+            .map_err(|e| fail(exit::CONFIG, e))?;
         init_logs(&format).map_err(|e| fail(exit::CONFIG, e))?;
         config::resolve(&l, chrono::Utc::now().date_naive())
             .map_err(|e: ConfigError| fail(exit::CONFIG, e))
@@ -271,4 +272,3 @@ fn tables() -> ExitCode {
     }
     ExitCode::SUCCESS
 }
-

@@ -65,8 +65,7 @@ pub(super) fn print_summary(run: &RunManifest, cfg: &ExportConfig, seconds: f64)
         "seconds"
     );
     let mut order: Vec<&str> = Vec::new();
-    let mut by_table: std::collections::BTreeMap<&str, Vec<&TableRun>> =
-        Default::default();
+    let mut by_table: std::collections::BTreeMap<&str, Vec<&TableRun>> = Default::default();
     for t in &run.tables {
         if !order.contains(&t.table.as_str()) {
             order.push(&t.table);
@@ -147,4 +146,3 @@ pub(super) fn print_summary(run: &RunManifest, cfg: &ExportConfig, seconds: f64)
         r.accepted_per_minute
     );
 }
-

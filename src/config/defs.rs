@@ -8,7 +8,10 @@
 pub enum Kind {
     Text,
     /// A whole number in `min..=max`.
-    Int { min: u64, max: u64 },
+    Int {
+        min: u64,
+        max: u64,
+    },
     /// On the command line a switch; in the file `true` or `false`.
     Bool,
     /// On the command line comma-separated; in the file an array of strings.
@@ -95,12 +98,20 @@ pub const CONFIG: Setting = Setting {
 pub const LAKE: Setting = Setting {
     value_name: "PATH | s3://bucket/prefix",
     example: Some("\"./demo-lake\""),
-    ..setting("lake", TEXT, "lake root: a local folder or s3://bucket/prefix")
+    ..setting(
+        "lake",
+        TEXT,
+        "lake root: a local folder or s3://bucket/prefix",
+    )
 };
 pub const REGION: Setting = Setting {
     default: DefaultValue::Value("\"us\""),
     value_name: "us|eu|in",
-    ..setting("region", TEXT, "JumpCloud region whose hosts are the default")
+    ..setting(
+        "region",
+        TEXT,
+        "JumpCloud region whose hosts are the default",
+    )
 };
 pub const BASE_URL: Setting = Setting {
     default: DefaultValue::Derived("the region's console host, https://console.jumpcloud.com"),
@@ -116,7 +127,11 @@ pub const INSIGHTS_URL: Setting = Setting {
     default: DefaultValue::Derived("the region's api host, or base_url when that is custom"),
     value_name: "URL",
     example: Some("\"https://api.jumpcloud.com\""),
-    ..setting("insights_url", TEXT, "Directory Insights host, when it is not base_url")
+    ..setting(
+        "insights_url",
+        TEXT,
+        "Directory Insights host, when it is not base_url",
+    )
 };
 pub const ALLOW_HTTP: Setting = Setting {
     default: DefaultValue::Value("false"),
@@ -141,7 +156,11 @@ pub const ORG_ID: Setting = Setting {
     env: Some("JUMPCLOUD_ORG_ID"),
     value_name: "ID",
     example: Some("\"5ff2d910ca71d87c76983989\""),
-    ..setting("org_id", TEXT, "organization id, required for a multi-tenant (MSP) key")
+    ..setting(
+        "org_id",
+        TEXT,
+        "organization id, required for a multi-tenant (MSP) key",
+    )
 };
 pub const CLIENT_ID: Setting = Setting {
     scope: Scope::File,
@@ -159,11 +178,17 @@ pub const CLIENT_SECRET: Setting = Setting {
     env: Some("JUMPCLOUD_CLIENT_SECRET"),
     value_name: "SECRET",
     example: Some("\"...\""),
-    ..setting("client_secret", TEXT, "the service account's secret; never printed or stored")
+    ..setting(
+        "client_secret",
+        TEXT,
+        "the service account's secret; never printed or stored",
+    )
 };
 pub const TOKEN_URL: Setting = Setting {
     scope: Scope::File,
-    default: DefaultValue::Derived("JumpCloud's, or <base_url>/oauth2/token with a custom base_url"),
+    default: DefaultValue::Derived(
+        "JumpCloud's, or <base_url>/oauth2/token with a custom base_url",
+    ),
     value_name: "URL",
     example: Some("\"https://admin-oauth.id.jumpcloud.com/oauth2/token\""),
     ..setting("token_url", TEXT, "token endpoint of service accounts")
@@ -178,20 +203,32 @@ pub const SNAPSHOT_DATE: Setting = Setting {
     scope: Scope::Flag,
     default: DefaultValue::Derived("today, UTC"),
     value_name: "YYYY-MM-DD",
-    ..setting("snapshot_date", TEXT, "partition date of the snapshot tables")
+    ..setting(
+        "snapshot_date",
+        TEXT,
+        "partition date of the snapshot tables",
+    )
 };
 pub const RATE_LIMIT_RPM: Setting = Setting {
     default: DefaultValue::Derived("none; the limit is learnt from 429s"),
     value_name: "RPM",
     example: Some("600"),
     old_flags: &["rate-limit"],
-    ..setting("rate_limit_rpm", int(1, u32::MAX as u64), "ceiling in requests per minute")
+    ..setting(
+        "rate_limit_rpm",
+        int(1, u32::MAX as u64),
+        "ceiling in requests per minute",
+    )
 };
 pub const MAX_IN_FLIGHT: Setting = Setting {
     scope: Scope::File,
     default: DefaultValue::Value("16"),
     value_name: "N",
-    ..setting("max_in_flight", int(0, 1024), "requests in flight at most; the pacer adapts below it")
+    ..setting(
+        "max_in_flight",
+        int(0, 1024),
+        "requests in flight at most; the pacer adapts below it",
+    )
 };
 pub const RETRY_MAX_ATTEMPTS: Setting = Setting {
     scope: Scope::File,
@@ -236,7 +273,11 @@ pub const FILE_ROWS: Setting = Setting {
     scope: Scope::File,
     default: DefaultValue::Value("1000000"),
     value_name: "N",
-    ..setting("file_rows", int(1, u32::MAX as u64), "rows per Parquet file")
+    ..setting(
+        "file_rows",
+        int(1, u32::MAX as u64),
+        "rows per Parquet file",
+    )
 };
 pub const KEEP_SNAPSHOTS: Setting = Setting {
     default: DefaultValue::Derived("keep all"),
@@ -331,7 +372,11 @@ pub const S3_ENDPOINT: Setting = Setting {
     scope: Scope::File,
     value_name: "URL",
     example: Some("\"http://127.0.0.1:8333\""),
-    ..setting("s3.endpoint", TEXT, "endpoint of an S3-compatible store (SeaweedFS, MinIO, …)")
+    ..setting(
+        "s3.endpoint",
+        TEXT,
+        "endpoint of an S3-compatible store (SeaweedFS, MinIO, …)",
+    )
 };
 pub const S3_REGION: Setting = Setting {
     scope: Scope::File,

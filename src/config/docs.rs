@@ -78,7 +78,10 @@ pub fn markdown_tables() -> String {
 /// A doc line as a sentence: capitalised, with a full stop.
 fn sentence(doc: &str) -> String {
     let mut chars = doc.chars();
-    let first = chars.next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
     format!("{first}{}.", chars.as_str())
 }
 

@@ -173,7 +173,11 @@ impl Layers {
     /// As `load`, with the environment given.
     pub fn with<S>(flags: &Flags<S>, env: BTreeMap<String, String>) -> Result<Layers, ConfigError> {
         let mut layers = Layers {
-            flags: flags.given.iter().map(|(s, v)| (s.key, v.clone())).collect(),
+            flags: flags
+                .given
+                .iter()
+                .map(|(s, v)| (s.key, v.clone()))
+                .collect(),
             env,
             warnings: flags.warnings.clone(),
             ..Layers::default()
@@ -196,17 +200,29 @@ impl Layers {
         };
         let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_string()))?;
         let known = |key: &str| defs::ALL.iter().find(|s| s.key == key && s.in_file());
+        // Every value is checked, also one that a flag or variable overrides: a broken file
+        // is an error wherever its value would end up.
+        let typed = |s: &Setting, v: &toml::Value| match misfit(s.kind, v) {
+            Some(expected) => Err(bad(format!("{}: {v} is not {expected}", s.key))),
+            None => Ok(()),
+        };
         for (k, v) in table {
             match (known(&k), v) {
                 (Some(s), v) => {
+                    typed(s, &v)?;
                     self.file.insert(s.key.to_string(), v);
                 }
-                (None, toml::Value::Table(t)) if defs::ALL.iter().any(|s| s.key.starts_with(&format!("{k}."))) => {
+                (None, toml::Value::Table(t))
+                    if defs::ALL
+                        .iter()
+                        .any(|s| s.key.starts_with(&format!("{k}."))) =>
+                {
                     for (sub, v) in t {
                         let key = format!("{k}.{sub}");
-                        if known(&key).is_none() {
+                        let Some(s) = known(&key) else {
                             return Err(bad(format!("unknown setting {sub:?} in [{k}]")));
-                        }
+                        };
+                        typed(s, &v)?;
                         self.file.insert(key, v);
                     }
                 }
@@ -297,29 +313,33 @@ impl Layers {
             }
         }
         let text = v.to_string();
-        let expected = match (s.kind, &v) {
-            (Kind::Int { .. }, toml::Value::Integer(_)) => None,
-            (Kind::Int { .. }, _) => Some("a whole number"),
-            (Kind::Bool, toml::Value::Boolean(_)) => None,
-            (Kind::Bool, _) => Some("true or false"),
-            (Kind::List, toml::Value::Array(_)) => None,
-            (Kind::List, _) => Some("a list of names"),
-            (Kind::Text, toml::Value::String(_)) => None,
-            (Kind::Text, _) => Some("a string"),
-            (Kind::Table, _) => None,
-        };
-        if let Some(expected) = expected {
+        if let Some(expected) = misfit(s.kind, &v) {
             return Err(self.invalid(s, origin, &format!("{text} is not {expected}")));
         }
-        v.try_into()
-            .map(Some)
-            .map_err(|e: toml::de::Error| self.invalid(s, origin, &format!("{text} is not valid: {}", e.message())))
+        v.try_into().map(Some).map_err(|e: toml::de::Error| {
+            self.invalid(s, origin, &format!("{text} is not valid: {}", e.message()))
+        })
     }
 
     /// As `get`, for a setting with a default value.
     pub fn value<T: DeserializeOwned>(&self, s: &'static Setting) -> Result<T, ConfigError> {
         self.get(s)?
             .ok_or_else(|| ConfigError::Invalid(format!("{} has no value", s.key)))
+    }
+}
+
+/// What a value of the wrong TOML type should have been, or `None` when it fits `kind`.
+fn misfit(kind: Kind, v: &toml::Value) -> Option<&'static str> {
+    match (kind, v) {
+        (Kind::Int { .. }, toml::Value::Integer(_))
+        | (Kind::Bool, toml::Value::Boolean(_))
+        | (Kind::List, toml::Value::Array(_))
+        | (Kind::Text, toml::Value::String(_))
+        | (Kind::Table, _) => None,
+        (Kind::Int { .. }, _) => Some("a whole number"),
+        (Kind::Bool, _) => Some("true or false"),
+        (Kind::List, _) => Some("a list of names"),
+        (Kind::Text, _) => Some("a string"),
     }
 }
 

@@ -31,7 +31,10 @@ fn flags_win_over_env_over_file() {
     let l = layers(
         &["--lake", "/flag-lake", "--tables", "systems,users"],
         file,
-        &[("JUMPCLOUD_API_KEY", "env-key"), ("JUMPCLOUD_ORG_ID", "env-org")],
+        &[
+            ("JUMPCLOUD_API_KEY", "env-key"),
+            ("JUMPCLOUD_ORG_ID", "env-org"),
+        ],
     );
     let c = resolve(&l, today()).expect("config");
     assert_eq!(c.lake, LakeLocation::Local("/flag-lake".into()));
@@ -45,8 +48,12 @@ fn flags_win_over_env_over_file() {
     assert_eq!(format!("{:?}", c.credentials), "ApiKey(***)");
     assert!(!format!("{c:?}").contains("env-key"));
     // The file's key counts when the environment has none; a flag beats the environment.
-    let c = resolved(&["--lake", "l", "--org-id", "flag-org"], file, &[("JUMPCLOUD_ORG_ID", "env-org")])
-        .expect("config");
+    let c = resolved(
+        &["--lake", "l", "--org-id", "flag-org"],
+        file,
+        &[("JUMPCLOUD_ORG_ID", "env-org")],
+    )
+    .expect("config");
     assert_eq!(c.org_id.as_deref(), Some("flag-org"));
     assert!(matches!(c.credentials, Credentials::ApiKey(_)));
 }
@@ -92,7 +99,10 @@ fn lake_and_s3() {
     );
     assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
     assert!(s3.allow_http && !s3.virtual_hosted_style);
-    assert!(matches!(lake(&layers(&[], "", &[])), Err(ConfigError::NoLake)));
+    assert!(matches!(
+        lake(&layers(&[], "", &[])),
+        Err(ConfigError::NoLake)
+    ));
 }
 
 #[test]
@@ -113,7 +123,12 @@ fn endpoints_regions_and_url_rules() {
         endpoints(&layers(&["--base-url", "http://127.0.0.1:8080"], "", &[])).expect("loopback");
     assert_eq!(e.insights_url, "http://127.0.0.1:8080");
     assert!(custom);
-    assert!(endpoints(&layers(&["--base-url", "http://example.com", "--allow-http"], "", &[])).is_ok());
+    assert!(endpoints(&layers(
+        &["--base-url", "http://example.com", "--allow-http"],
+        "",
+        &[]
+    ))
+    .is_ok());
     assert_eq!(
         endpoints(&layers(&["--region", "mars"], "", &[]))
             .expect_err("region")
@@ -130,10 +145,16 @@ fn credentials_api_key_or_service_account() {
         credentials(&l, &e, custom)
     };
     assert!(matches!(c("", &[]), Err(ConfigError::NoKey)));
-    assert!(matches!(c("", &[("JUMPCLOUD_API_KEY", "  ")]), Err(ConfigError::NoKey)));
+    assert!(matches!(
+        c("", &[("JUMPCLOUD_API_KEY", "  ")]),
+        Err(ConfigError::NoKey)
+    ));
     let sa = c(
         "",
-        &[("JUMPCLOUD_CLIENT_ID", "id"), ("JUMPCLOUD_CLIENT_SECRET", "s3cr3t")],
+        &[
+            ("JUMPCLOUD_CLIENT_ID", "id"),
+            ("JUMPCLOUD_CLIENT_SECRET", "s3cr3t"),
+        ],
     )
     .expect("service account");
     match &sa {
@@ -184,7 +205,10 @@ fn tables_and_schema_policies() {
         &[],
     ))
     .expect("tables");
-    assert_eq!(t.iter().map(|r| r.table).collect::<Vec<_>>(), ["users", "events"]);
+    assert_eq!(
+        t.iter().map(|r| r.table).collect::<Vec<_>>(),
+        ["users", "events"]
+    );
     assert_eq!(p["users"], SchemaPolicy::Fail);
     assert_eq!(p["systems"], SchemaPolicy::Freeze);
     let e = tables(&layers(&["--tables", "users,nope"], "", &[]))
@@ -208,11 +232,18 @@ fn events_settings() {
         &[],
     ))
     .expect("events");
-    assert_eq!(e.since.map(|t| t.to_rfc3339()).as_deref(), Some("2026-09-01T00:00:00+00:00"));
+    assert_eq!(
+        e.since.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-09-01T00:00:00+00:00")
+    );
     assert_eq!(e.services, ["sso", "directory"]);
     assert_eq!(e.lookback, chrono::Duration::days(90));
     assert_eq!(e.page_size, 200);
-    let err = |args: &[&str], file: &str| events(&layers(args, file, &[])).expect_err(file).to_string();
+    let err = |args: &[&str], file: &str| {
+        events(&layers(args, file, &[]))
+            .expect_err(file)
+            .to_string()
+    };
     assert_eq!(
         err(&["--events-since", "last week"], ""),
         "events_since \"last week\" is neither RFC 3339 nor YYYY-MM-DD"
@@ -240,17 +271,41 @@ fn write_options_and_bad_numbers() {
         resolved(&["--lake", "l"], "file_rows = 0", KEY).expect_err("zero rows"),
         "file_rows in test.toml: must be at least 1"
     );
+    let file_error = |text: &str| {
+        Layers::default()
+            .file_text("t.toml", text)
+            .expect_err(text)
+            .to_string()
+    };
     assert_eq!(
-        resolved(&["--lake", "l"], "allow_http = \"yes\"", KEY).expect_err("bool"),
-        "allow_http in test.toml: \"yes\" is not true or false"
+        file_error("allow_http = \"yes\""),
+        "config file t.toml: allow_http: \"yes\" is not true or false"
+    );
+    // Checked even where a flag would win.
+    assert_eq!(
+        file_error("lake = 3"),
+        "config file t.toml: lake: 3 is not a string"
     );
     assert_eq!(
-        resolved(&["--lake", "l"], "tables = \"users\"", KEY).expect_err("list"),
-        "tables in test.toml: \"users\" is not a list of names"
+        resolved(
+            &["--lake", "l"],
+            "",
+            &[("JUMPCLOUD_API_KEY", "k"), ("JUMPCLOUD_ORG_ID", "")]
+        )
+        .map(|c| c.org_id),
+        Ok(None)
     );
     assert_eq!(
-        resolved(&["--lake", "l", "--concurrency", "2"], "", &[("JUMPCLOUD_API_KEY", "k")])
-            .map(|c| c.concurrency),
+        file_error("tables = \"users\""),
+        "config file t.toml: tables: \"users\" is not a list of names"
+    );
+    assert_eq!(
+        resolved(
+            &["--lake", "l", "--concurrency", "2"],
+            "",
+            &[("JUMPCLOUD_API_KEY", "k")]
+        )
+        .map(|c| c.concurrency),
         Ok(2)
     );
 }
@@ -267,8 +322,13 @@ fn old_flag_names_still_work_with_a_warning() {
             "--since is now --events-since; the old name still works for now",
         ]
     );
-    let c = resolve(&l.env("JUMPCLOUD_API_KEY", "k").file_text("t", "lake = \"l\"").expect("file"), today())
-        .expect("config");
+    let c = resolve(
+        &l.env("JUMPCLOUD_API_KEY", "k")
+            .file_text("t", "lake = \"l\"")
+            .expect("file"),
+        today(),
+    )
+    .expect("config");
     assert_eq!(c.pace.rate_limit_rpm, Some(90));
     assert!(c.events.since.is_some());
 }
@@ -279,7 +339,10 @@ fn unknown_file_keys_and_secrets_on_the_command_line_are_refused() {
         .file_text("t.toml", "lakes = 1")
         .expect_err("unknown key")
         .to_string();
-    assert!(e.starts_with("config file t.toml: unknown setting \"lakes\"; known settings: lake, "), "{e}");
+    assert!(
+        e.starts_with("config file t.toml: unknown setting \"lakes\"; known settings: lake, "),
+        "{e}"
+    );
     let e = Layers::default()
         .file_text("t.toml", "[s3]\nbucket = \"b\"")
         .expect_err("unknown s3 key")

@@ -146,7 +146,6 @@ pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
     }
 }
 
-
 /// Adds to struct types (also inside lists) every key of `v` they do not have; returns the
 /// changes as (field path, description).
 pub(super) fn widen(
@@ -194,4 +193,3 @@ pub(super) fn widen(
         _ => {}
     }
 }
-

@@ -24,8 +24,8 @@ use crate::model::schema::type_name;
 use crate::model::{Column, TableSchema};
 use discover::{infer, sanitize, unique_name, widen};
 pub use discover::{path_join, path_keys, unescape_key};
-use project::{lookup, project, unknown_paths, Consumed, Projected};
 pub use project::parse_timestamp_us;
+use project::{lookup, project, unknown_paths, Consumed, Projected};
 
 /// Rows handed to arrow-json at once; pages are at most this large or are split.
 const CHUNK_ROWS: usize = 8192;

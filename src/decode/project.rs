@@ -202,4 +202,3 @@ fn coerce(ty: &ColumnType, v: &Value, path: &str, rescued: &mut Map<String, Valu
         Value::Null
     })
 }
-

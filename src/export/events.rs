@@ -12,8 +12,8 @@ use super::stage::{from_manifest, Stager};
 use super::{EventsSettings, TableError};
 use crate::catalog;
 use crate::decode::{BatchDecoder, SchemaPolicy};
-use crate::manifest::commit::{self, Intent};
 use crate::manifest;
+use crate::manifest::commit::{self, Intent};
 use crate::model::hooks::{crash_point, CrashPoint};
 use crate::model::{EventsState, Partition, RunManifest, TableRun, EVENTS};
 use crate::source::{ApiClient, EventDayPages, EventQuery};
@@ -102,10 +102,7 @@ impl EventsJob {
         }
     }
 
-    async fn stream(
-        &mut self,
-        windows: &mut Vec<TableRun>,
-    ) -> Result<(), (Partition, TableError)> {
+    async fn stream(&mut self, windows: &mut Vec<TableRun>) -> Result<(), (Partition, TableError)> {
         let org = self.org.clone();
         let fail = |e: TableError| (Partition::event_day(org.as_deref(), None), e);
         let lake = &self.stager.lake;

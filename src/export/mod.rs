@@ -281,9 +281,7 @@ async fn run_locked(
                         .chain(partition.org_folder())
                         .collect();
                     let current = partition.date.to_string();
-                    retire.extend(
-                        commit::retired_partitions(lake, &folder, &current, keep).await?,
-                    );
+                    retire.extend(commit::retired_partitions(lake, &folder, &current, keep).await?);
                 }
                 tracing::info!(
                     table = r.table,

@@ -71,8 +71,13 @@ impl Stager {
         let target = partition.path_in(table);
         let mut staging = manifest::staging_dir(&self.run_id);
         staging.extend(target.iter().cloned());
-        let mut writer =
-            SnapshotWriter::new(&self.lake, decoder.arrow_schema(), &self.write, staging, target.clone());
+        let mut writer = SnapshotWriter::new(
+            &self.lake,
+            decoder.arrow_schema(),
+            &self.write,
+            staging,
+            target.clone(),
+        );
         while let Some(page) = pages.next_page().await? {
             crash_point(CrashPoint::MidDownload);
             let batches = off_runtime(|| decoder.decode(&page.records, page.parent.as_deref()))?;

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::{read_state, staging_dir, write_run, write_state, ManifestError, META_DIR};
 use crate::model::hooks::{crash_point, CrashPoint};
 use crate::model::{
-    EventsState, Layout, RunManifest, RunOutcome, TableOutcome, TableSchema, TableState,
-    EVENTS, STATE_VERSION,
+    EventsState, Layout, RunManifest, RunOutcome, TableOutcome, TableSchema, TableState, EVENTS,
+    STATE_VERSION,
 };
 use crate::sink::{key, Lake, SinkError, StagedFile};
 

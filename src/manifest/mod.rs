@@ -24,8 +24,14 @@ pub enum ManifestError {
         path: String,
         source: serde_json::Error,
     },
-    #[error("{path}: format version {found} is newer than this jclake reads ({known}); upgrade jclake")]
-    Version { path: String, found: u32, known: u32 },
+    #[error(
+        "{path}: format version {found} is newer than this jclake reads ({known}); upgrade jclake"
+    )]
+    Version {
+        path: String,
+        found: u32,
+        known: u32,
+    },
     #[error("cannot finish an interrupted commit: staged file {staged} is gone and {target} is not there")]
     Lost { staged: String, target: String },
     #[error("another run holds the lake's lock: run {run_id} (host {host}, pid {pid}) since {since}, until {until}; wait for it, or pass --wait-for-lock SECONDS")]
@@ -114,7 +120,11 @@ pub async fn read_state(lake: &Lake) -> Result<Option<State>, ManifestError> {
     Ok(state)
 }
 
-pub(crate) fn check_version(path: &object_store::path::Path, found: u32, known: u32) -> Result<(), ManifestError> {
+pub(crate) fn check_version(
+    path: &object_store::path::Path,
+    found: u32,
+    known: u32,
+) -> Result<(), ManifestError> {
     if found > known {
         return Err(ManifestError::Version {
             path: path.to_string(),

@@ -80,4 +80,3 @@ fn conform_array(a: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
         _ => cast(a, to),
     }
 }
-

@@ -158,7 +158,10 @@ mod tests {
                 "org_id=5ff2/snapshot_date=2026-11-23",
             ),
             (Partition::event_day(None, Some(d)), "event_date=2026-11-23"),
-            (Partition::event_day(Some("a1"), None), "org_id=a1/event_date=?"),
+            (
+                Partition::event_day(Some("a1"), None),
+                "org_id=a1/event_date=?",
+            ),
         ] {
             assert_eq!(p.to_string(), text);
             assert_eq!(text.parse::<Partition>(), Ok(p.clone()));
@@ -171,7 +174,9 @@ mod tests {
             Partition::snapshot(Some("o"), d).path_in("users"),
             ["users", "org_id=o", "snapshot_date=2026-11-23"]
         );
-        assert!("users/snapshot_date=2026-11-23".parse::<Partition>().is_err());
+        assert!("users/snapshot_date=2026-11-23"
+            .parse::<Partition>()
+            .is_err());
         assert!("snapshot_date=23.11.2026".parse::<Partition>().is_err());
     }
 }

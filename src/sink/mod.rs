@@ -342,4 +342,3 @@ fn remove_empty(dir: &std::path::Path) {
     // Fails, as it should, on a folder that still holds a file.
     let _ = std::fs::remove_dir(dir);
 }
-

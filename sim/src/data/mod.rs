@@ -602,4 +602,3 @@ pub fn id_of(v: &Value) -> &str {
         .and_then(Value::as_str)
         .unwrap_or("")
 }
-

@@ -131,7 +131,12 @@ pub(super) fn system(
     Value::Object(s)
 }
 
-pub(super) fn application(rng: &mut fastrand::Rng, org: &str, i: usize, created: DateTime<Utc>) -> Value {
+pub(super) fn application(
+    rng: &mut fastrand::Rng,
+    org: &str,
+    i: usize,
+    created: DateTime<Utc>,
+) -> Value {
     let name = APPS[i % APPS.len()];
     let slug = name.to_lowercase().replace(' ', "");
     json!({
@@ -150,7 +155,12 @@ pub(super) fn application(rng: &mut fastrand::Rng, org: &str, i: usize, created:
     })
 }
 
-pub(super) fn command(rng: &mut fastrand::Rng, org: &str, i: usize, created: DateTime<Utc>) -> Value {
+pub(super) fn command(
+    rng: &mut fastrand::Rng,
+    org: &str,
+    i: usize,
+    created: DateTime<Utc>,
+) -> Value {
     let ty = ["linux", "windows", "mac"][rng.usize(..3)];
     let mut c = json!({
         "_id": object_id(rng, created),
@@ -174,7 +184,12 @@ pub(super) fn command(rng: &mut fastrand::Rng, org: &str, i: usize, created: Dat
     c
 }
 
-pub(super) fn radius_server(rng: &mut fastrand::Rng, org: &str, i: usize, created: DateTime<Utc>) -> Value {
+pub(super) fn radius_server(
+    rng: &mut fastrand::Rng,
+    org: &str,
+    i: usize,
+    created: DateTime<Utc>,
+) -> Value {
     json!({
         "_id": object_id(rng, created),
         "name": format!("radius-{i}"),
