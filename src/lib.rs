@@ -2,9 +2,9 @@
 //!
 //! Data flows `source` (HTTP, auth, pagination) → `decode` (JSON to Arrow) → `sink`
 //! (Parquet over object_store) → `manifest` (runs, state, commit); `export` runs one export
-//! through them. `catalog` declares the JumpCloud resources, `cli` and `config` face the
-//! user; the simulator is the `jclake-sim` crate.
-//! See ARCHITECTURE.md.
+//! through them. `model` at the bottom holds the shared types and on-disk formats;
+//! `catalog` declares the JumpCloud resources; `config` and `cli` face the user. The
+//! simulator is the separate `jclake-sim` crate. See ARCHITECTURE.md.
 
 pub mod catalog;
 pub mod cli;

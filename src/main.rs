@@ -1,3 +1,5 @@
+//! The `jclake` binary: mimalloc as its allocator, then the command line (`cli::main`).
+
 // The binary's allocator only; the library leaves the choice to whoever embeds it.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

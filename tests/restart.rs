@@ -42,9 +42,10 @@ async fn a_killed_run_rerun_at_once_takes_over_its_lock() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    // SIGKILL, and no wait(): the process stays a zombie while the rerun starts.
+    // SIGKILL, and no wait(): the process stays a zombie while the rerun starts. The rerun
+    // may wait a little for the kill to land, never for the reap (that comes after it).
     first.kill().expect("kill");
-    let rerun = export.bin(&[]);
+    let rerun = export.clone().arg("--wait-for-lock", 20).bin(&[]);
     rerun.expect_code(0);
     assert!(
         !rerun.stderr.contains("another run holds the lake's lock"),

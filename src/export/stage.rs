@@ -14,7 +14,7 @@ use crate::model::{
     FileEntry, Partition, SchemaError, TableOutcome, TableRun, TableSchema, EVENTS,
 };
 use crate::sink::{Lake, SnapshotWriter, StagedFile, WriteOptions};
-use crate::source::Pages;
+use crate::source::{Pages, PAGE_LIMIT};
 
 use super::TableError;
 
@@ -80,7 +80,14 @@ impl Stager {
         );
         while let Some(page) = pages.next_page().await? {
             crash_point(CrashPoint::MidDownload);
-            let batches = off_runtime(|| decoder.decode(&page.records, page.parent.as_deref()))?;
+            let parent = page.parent.as_deref();
+            // Handing the worker's other tasks to another thread costs more than decoding
+            // a v1/v2 page of 100 records; only event pages are worth it.
+            let batches = if page.records.len() > PAGE_LIMIT {
+                off_runtime(|| decoder.decode(&page.records, parent))?
+            } else {
+                decoder.decode(&page.records, parent)?
+            };
             for b in batches {
                 writer.write(&b).await?;
             }
