@@ -58,6 +58,8 @@ pub struct Setting {
     pub doc: &'static str,
     /// Earlier flag names, still accepted with a warning.
     pub old_flags: &'static [&'static str],
+    /// A secret: its value is never shown, not even in an error about it.
+    pub secret: bool,
 }
 
 impl Setting {
@@ -82,6 +84,7 @@ const fn setting(key: &'static str, kind: Kind, doc: &'static str) -> Setting {
         example: None,
         doc,
         old_flags: &[],
+        secret: false,
     }
 }
 
@@ -143,6 +146,7 @@ pub const ALLOW_HTTP: Setting = Setting {
 };
 pub const API_KEY: Setting = Setting {
     scope: Scope::File,
+    secret: true,
     env: Some("JUMPCLOUD_API_KEY"),
     value_name: "KEY",
     example: Some("\"...\""),
@@ -175,6 +179,7 @@ pub const CLIENT_ID: Setting = Setting {
 };
 pub const CLIENT_SECRET: Setting = Setting {
     scope: Scope::File,
+    secret: true,
     env: Some("JUMPCLOUD_CLIENT_SECRET"),
     value_name: "SECRET",
     example: Some("\"...\""),

@@ -151,8 +151,9 @@ enum Origin {
     Default,
 }
 
-/// Every layer of settings of one command.
-#[derive(Debug, Clone, Default)]
+/// Every layer of settings of one command. Its `Debug` names variables and file keys but
+/// shows no value of either: they hold keys and secrets.
+#[derive(Clone, Default)]
 pub struct Layers {
     flags: BTreeMap<&'static str, String>,
     env: BTreeMap<String, String>,
@@ -160,6 +161,17 @@ pub struct Layers {
     file: BTreeMap<String, toml::Value>,
     file_path: Option<String>,
     warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layers")
+            .field("flags", &self.flags)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("file", &self.file.keys().collect::<Vec<_>>())
+            .field("file_path", &self.file_path)
+            .finish()
+    }
 }
 
 impl Layers {
@@ -203,7 +215,7 @@ impl Layers {
         // Every value is checked, also one that a flag or variable overrides: a broken file
         // is an error wherever its value would end up.
         let typed = |s: &Setting, v: &toml::Value| match misfit(s.kind, v) {
-            Some(expected) => Err(bad(format!("{}: {v} is not {expected}", s.key))),
+            Some(expected) => Err(bad(format!("{}: {} is not {expected}", s.key, shown(s, v)))),
             None => Ok(()),
         };
         for (k, v) in table {
@@ -312,7 +324,7 @@ impl Layers {
                 return Err(self.invalid(s, origin, &why));
             }
         }
-        let text = v.to_string();
+        let text = shown(s, &v);
         if let Some(expected) = misfit(s.kind, &v) {
             return Err(self.invalid(s, origin, &format!("{text} is not {expected}")));
         }
@@ -325,6 +337,15 @@ impl Layers {
     pub fn value<T: DeserializeOwned>(&self, s: &'static Setting) -> Result<T, ConfigError> {
         self.get(s)?
             .ok_or_else(|| ConfigError::Invalid(format!("{} has no value", s.key)))
+    }
+}
+
+/// A value as an error may show it: a secret's never.
+fn shown(s: &Setting, v: &toml::Value) -> String {
+    if s.secret {
+        "its value".into()
+    } else {
+        v.to_string()
     }
 }
 

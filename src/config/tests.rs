@@ -281,6 +281,21 @@ fn write_options_and_bad_numbers() {
         file_error("allow_http = \"yes\""),
         "config file t.toml: allow_http: \"yes\" is not true or false"
     );
+    // A secret's value is never shown, nor is any value in `Debug`.
+    assert_eq!(
+        file_error("api_key = 123456789"),
+        "config file t.toml: api_key: its value is not a string"
+    );
+    let l = layers(
+        &["--lake", "l"],
+        "api_key = \"file-s3cr3t\"",
+        &[("JUMPCLOUD_CLIENT_SECRET", "env-s3cr3t")],
+    );
+    let shown = format!("{l:?}");
+    assert!(
+        !shown.contains("s3cr3t") && shown.contains("api_key"),
+        "{shown}"
+    );
     // Checked even where a flag would win.
     assert_eq!(
         file_error("lake = 3"),
