@@ -36,6 +36,7 @@ fn drift_sim() -> SimConfig {
         drift: Drift {
             field_after: Some(100),
             type_every: Some(7),
+            ..Default::default()
         },
         ..SimConfig::default()
     }

@@ -1,4 +1,5 @@
-"""Interop: three days of `users` with growing schemas in one lake, read by every engine.
+"""Interop: three days of `users` with growing schemas in one lake, read by every engine;
+then a lake of three orgs that differ in shape, read as one table by every engine.
 
 Usage: interop.py JCLAKE_BIN [--spark]
 
@@ -7,15 +8,21 @@ Day 1 has the declared columns; day 2 adds a column (`drift_new_field`) and a ne
 `_rescued`). The whole table, across all partitions, is read with DuckDB (union_by_name),
 DataFusion and pyarrow datasets (and Spark with mergeSchema when --spark is given); every
 engine must return the same rows and values, and the exact counts below.
+The second lake: three orgs behind one multi-tenant key, whose users carry `ssh_keys`
+shaped differently per org (a list of key objects first in one org, empty lists first in
+the others); `users` and `events` must read as one table across the `org_id=` folders.
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 
 import argparse
+import datetime
+import glob
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 passed = 0
 failed = 0
@@ -160,6 +167,129 @@ def read_spark(lake):
         spark.stop()
 
 
+MO_USERS = 60
+
+
+def multi_org_lake(binary, lake):
+    """Exports three orgs that differ in shape; returns the events the run committed."""
+    sim = subprocess.Popen(
+        [binary, "sim", "serve", "--port", "0", "--orgs", "3", "--drift-ssh-keys", "--users", str(MO_USERS),
+         "--events", "300", "--event-days", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = sim.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise SystemExit(f"simulator did not start: {url!r}")
+        with urllib.request.urlopen(f"{url}/_sim/orgs") as r:
+            orgs = json.load(r)
+        settings = os.path.join(os.path.dirname(lake), "orgs.toml")
+        with open(settings, "w") as f:
+            f.write("".join(f'[[orgs]]\norg_id = "{o}"\n' for o in orgs))
+        since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)).strftime("%Y-%m-%d")
+        env = dict(os.environ, JUMPCLOUD_API_KEY="sim-msp-key")
+        subprocess.run(
+            [binary, "export", "--lake", lake, "--base-url", url, "--config", settings, "--tables", "users,events",
+             "--snapshot-date", "2026-11-20", "--events-since", since],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+    events = 0
+    for m in glob.glob(f"{lake}/_jclake/runs/*.json"):
+        with open(m) as f:
+            events += sum(t["rows"] for t in json.load(f)["tables"] if t["table"] == "events")
+    return events
+
+
+def mo_duckdb(lake):
+    import duckdb
+
+    con = duckdb.connect()
+    users = con.execute(
+        f"SELECT count(*), count(ssh_keys), count(DISTINCT org_id) FROM read_parquet('{lake}/users/*/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+    ).fetchone()
+    events = con.execute(
+        f"SELECT count(*), count(DISTINCT org_id) FROM read_parquet('{lake}/events/*/*/*.parquet', hive_partitioning = true, union_by_name = true)"
+    ).fetchone()
+    return (*users, *events)
+
+
+def mo_datafusion(lake):
+    import datafusion
+
+    ctx = datafusion.SessionContext()
+    ctx.register_parquet("users", f"{lake}/users/", table_partition_cols=[("org_id", "string"), ("snapshot_date", "string")])
+    ctx.register_parquet("events", f"{lake}/events/", table_partition_cols=[("org_id", "string"), ("event_date", "string")])
+    users = ctx.sql("SELECT count(*) AS n, count(ssh_keys) AS k, count(DISTINCT org_id) AS o FROM users").to_arrow_table().to_pylist()[0]
+    events = ctx.sql("SELECT count(*) AS n, count(DISTINCT org_id) AS o FROM events").to_arrow_table().to_pylist()[0]
+    return (users["n"], users["k"], users["o"], events["n"], events["o"])
+
+
+def mo_pyarrow(lake):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    out = []
+    for table, date in (("users", "snapshot_date"), ("events", "event_date")):
+        files = sorted(glob.glob(f"{lake}/{table}/*/*/*.parquet"))
+        parts = pa.schema([("org_id", pa.string()), (date, pa.string())])
+        schema = pa.unify_schemas([pq.read_schema(f) for f in files] + [parts], promote_options="permissive")
+        t = ds.dataset(f"{lake}/{table}", format="parquet", partitioning=ds.partitioning(parts, flavor="hive"), schema=schema).to_table()
+        orgs = len(set(t["org_id"].to_pylist()))
+        if table == "users":
+            out += [t.num_rows, t.num_rows - t["ssh_keys"].null_count, orgs]
+        else:
+            out += [t.num_rows, orgs]
+    return tuple(out)
+
+
+def mo_spark(lake):
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    try:
+        users = spark.read.option("mergeSchema", "true").parquet(f"{lake}/users")
+        u = users.agg(F.count("*"), F.count("ssh_keys"), F.countDistinct("org_id")).collect()[0]
+        events = spark.read.option("mergeSchema", "true").parquet(f"{lake}/events")
+        e = events.agg(F.count("*"), F.countDistinct("org_id")).collect()[0]
+        return (u[0], u[1], u[2], e[0], e[1])
+    finally:
+        spark.stop()
+
+
+def multi_org(binary, tmp, spark):
+    lake = os.path.join(tmp, "orgs-lake")
+    events = multi_org_lake(binary, lake)
+    check(events > 0, "the multi-org run committed events")
+    engines = {"duckdb": mo_duckdb, "datafusion": mo_datafusion, "pyarrow": mo_pyarrow}
+    if spark:
+        engines["spark"] = mo_spark
+    want = (3 * MO_USERS, 3 * MO_USERS, 3, events, 3)
+    for name, read in engines.items():
+        try:
+            got = tuple(int(x) for x in read(lake))
+        except Exception as e:
+            check(False, f"{name} cannot read the three-org lake as one: {type(e).__name__}: {e}")
+            continue
+        check(got == want, f"{name}: three-org lake (users, with ssh_keys, orgs, events, orgs) {got}, expected {want}")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("binary")
@@ -197,6 +327,7 @@ def main():
                     diff = next((a, b) for a, b in zip(base, rows) if a != b) if len(rows) == len(base) else "row counts differ"
                     print(f"first difference duckdb vs {name}: {diff}")
                 check(same, f"{name} returns the same rows and values as duckdb")
+        multi_org(args.binary, tmp, args.spark)
     print(f"interop: {passed} passed, {failed} failed")
     return 1 if failed else 0
 

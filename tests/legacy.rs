@@ -77,6 +77,7 @@ async fn a_lake_of_the_previous_release_verifies_and_continues() {
         drift: sim::Drift {
             field_after: Some(0),
             type_every: None,
+            ..Default::default()
         },
         ..sim::SimConfig::default()
     })

@@ -9,5 +9,6 @@ mod evolution;
 mod export;
 mod lake;
 mod legacy;
+mod orgs;
 mod restart;
 mod source;

@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Every n-th user has fields of another JSON type.
     #[arg(long)]
     drift_type_every: Option<usize>,
+    /// Users carry `ssh_keys` (mostly empty lists), shaped differently in org 0 and the
+    /// other orgs, as real orgs differ.
+    #[arg(long)]
+    drift_ssh_keys: bool,
     /// Mutate every org every this many seconds: 5 users added, 2 removed, 3 changed, 200
     /// new events (half in the newest millisecond) and 20 late ones (up to 30 min back).
     /// `POST /_sim/mutate` does one step on demand.
@@ -117,6 +121,7 @@ impl ServeArgs {
             drift: crate::Drift {
                 field_after: self.drift_field_after,
                 type_every: self.drift_type_every,
+                ssh_keys: self.drift_ssh_keys,
             },
             ..crate::SimConfig::default()
         }

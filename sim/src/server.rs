@@ -301,6 +301,7 @@ async fn control(state: &SimState, rest: &str, req: Request<Incoming>) -> Respon
         .unwrap_or(0usize);
     match (method, rest) {
         (Method::GET, "stats") => json_response(StatusCode::OK, &json!(state.stats())),
+        (Method::GET, "orgs") => json_response(StatusCode::OK, &json!(state.org_ids())),
         (Method::POST, "mutate") => match serde_json::from_slice::<Mutation>(&body) {
             Ok(m) => json_response(StatusCode::OK, &json!(state.mutate(org, &m))),
             Err(e) => json_response(

@@ -1319,6 +1319,7 @@ async fn drift_adds_fields_and_changes_types() {
         drift: Drift {
             field_after: Some(100),
             type_every: Some(7),
+            ..Default::default()
         },
         ..config()
     })

@@ -10,7 +10,7 @@ mod discover;
 mod project;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
@@ -76,9 +76,33 @@ pub struct DecodeStats {
     pub excluded: u64,
 }
 
+/// One table's effective schema, shared by every decoder of the table in a run (one per
+/// org). A decoder adopts what the others discovered before it looks for more, under one
+/// lock, so the orgs' files agree on each column's name and type and on struct field order,
+/// and the schema a commit saves is never narrower than one saved before it.
+#[derive(Clone)]
+pub struct SharedSchema(Arc<Mutex<(u64, TableSchema)>>);
+
+impl SharedSchema {
+    pub fn new(schema: TableSchema) -> SharedSchema {
+        SharedSchema(Arc::new(Mutex::new((0, schema))))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, TableSchema)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The schema as every decoder of the table has widened it so far.
+    pub fn snapshot(&self) -> TableSchema {
+        self.lock().1.clone()
+    }
+}
+
 /// Turns pages of JSON records into record batches of one table.
 pub struct BatchDecoder {
     schema: TableSchema,
+    /// The run's schema of this table, and the version of it this decoder has.
+    shared: Option<(SharedSchema, u64)>,
     policy: SchemaPolicy,
     run_id: String,
     arrow: SchemaRef,
@@ -112,6 +136,7 @@ impl BatchDecoder {
         let consumed = Consumed::of(&schema);
         Ok(BatchDecoder {
             schema,
+            shared: None,
             policy,
             run_id: run_id.into(),
             arrow,
@@ -120,6 +145,18 @@ impl BatchDecoder {
             stats: DecodeStats::default(),
             changes: Vec::new(),
         })
+    }
+
+    /// A decoder of a table whose schema other decoders of the run widen too.
+    pub fn sharing(
+        shared: &SharedSchema,
+        policy: SchemaPolicy,
+        run_id: &str,
+    ) -> Result<BatchDecoder, DecodeError> {
+        let (version, schema) = shared.lock().clone();
+        let mut d = BatchDecoder::with_policy(schema, policy, run_id)?;
+        d.shared = Some((shared.clone(), version));
+        Ok(d)
     }
 
     /// The schema of the batches decoded last (it only ever widens).
@@ -147,7 +184,7 @@ impl BatchDecoder {
         records: &[Value],
         parent: Option<&str>,
     ) -> Result<Vec<RecordBatch>, DecodeError> {
-        if self.policy != SchemaPolicy::Freeze && self.discover(records)? {
+        if self.policy != SchemaPolicy::Freeze && self.widen_for(records)? {
             let (arrow, decoder) = build_decoder(&self.schema)?;
             self.arrow = arrow;
             self.decoder = decoder;
@@ -184,6 +221,27 @@ impl BatchDecoder {
             }
         }
         Ok(out)
+    }
+
+    /// Adopts what other decoders of the table discovered, then discovers in `records`;
+    /// returns whether this decoder's schema changed.
+    fn widen_for(&mut self, records: &[Value]) -> Result<bool, DecodeError> {
+        let Some((shared, version)) = self.shared.clone() else {
+            return self.discover(records);
+        };
+        let mut guard = shared.lock();
+        let adopted = guard.0 != version;
+        if adopted {
+            self.schema = guard.1.clone();
+            self.consumed = Consumed::of(&self.schema);
+        }
+        let found = self.discover(records)?;
+        if found {
+            guard.0 += 1;
+            guard.1 = self.schema.clone();
+        }
+        self.shared = Some((shared.clone(), guard.0));
+        Ok(adopted || found)
     }
 
     /// Finds fields the schema does not know; under `evolve` adds them, under `fail` stops.
@@ -524,5 +582,58 @@ mod tests {
             Some(1_794_831_459_000_000)
         );
         assert_eq!(parse_timestamp_us("yesterday"), None);
+    }
+
+    /// Two orgs of one run, whose first values disagree: the first to discover a field
+    /// decides its column for both, struct fields keep one order, nothing is added twice.
+    #[test]
+    fn decoders_sharing_a_schema_agree_on_every_column() {
+        let shared = SharedSchema::new(schema());
+        let mut a = BatchDecoder::sharing(&shared, SchemaPolicy::Evolve, "r").expect("a");
+        let mut b = BatchDecoder::sharing(&shared, SchemaPolicy::Evolve, "r").expect("b");
+        // Org b sees an empty list first (JSON text), org a a list of objects.
+        b.decode(&[json!({"_id": "b1", "keys": [], "mfa": {"y": 1}})], None)
+            .expect("b");
+        let batches = a
+            .decode(
+                &[json!({"_id": "a1", "keys": [{"k": "v"}], "mfa": {"x": true}})],
+                None,
+            )
+            .expect("a");
+        // a adopted b's column: its list of objects is JSON text in it, not a second type.
+        assert_eq!(
+            strings(&batches[0], "keys"),
+            [Some("[{\"k\":\"v\"}]".into())]
+        );
+        assert_eq!(a.changes(), ["added field mfa.x (bool)"]);
+        assert_eq!(
+            b.changes(),
+            [
+                "added column keys (json (string)) from keys",
+                "added field mfa.y (int64)"
+            ]
+        );
+        // b's next page adopts a's field: one schema, one field order, for both.
+        b.decode(&[json!({"_id": "b2"})], None).expect("b again");
+        assert_eq!(a.arrow_schema(), b.arrow_schema());
+        assert_eq!(shared.snapshot().columns, a.table_schema().columns);
+        let DataType::Struct(mfa) = a
+            .arrow_schema()
+            .field_with_name("mfa")
+            .expect("mfa")
+            .data_type()
+            .clone()
+        else {
+            panic!("mfa is a struct")
+        };
+        let names: Vec<&str> = mfa.iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["configured", "y", "x"]);
+        let keys = a
+            .table_schema()
+            .columns
+            .iter()
+            .filter(|c| c.source() == "keys")
+            .count();
+        assert_eq!(keys, 1, "adopted columns are not discovered again");
     }
 }

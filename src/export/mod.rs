@@ -202,11 +202,7 @@ async fn run_locked(
         retired: Vec::new(),
         orgs: cfg.orgs.iter().map(|o| o.org_id.clone()).collect(),
     };
-    let stager = Stager {
-        lake: lake.clone(),
-        run_id: run_id.to_string(),
-        write: cfg.write.clone(),
-    };
+    let stager = Stager::new(lake.clone(), run_id, cfg.write.clone());
     let committed_days = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let wants_events = cfg.tables.iter().any(|r| matches!(r.fetch, Fetch::Events));
     let events_tasks: Vec<_> = orgs
@@ -265,7 +261,7 @@ async fn run_locked(
     let mut tables = Vec::new();
     let mut publish = Vec::new();
     let mut retire = Vec::new();
-    let mut schemas: Vec<TableSchema> = Vec::new();
+    let mut widened: Vec<&'static str> = Vec::new();
     let mut fatal = None;
     for (o, r, res) in results {
         let partition = Partition::snapshot(o.org.as_deref(), cfg.snapshot_date);
@@ -275,7 +271,9 @@ async fn run_locked(
                 for c in &staged.run.schema_changes {
                     tracing::info!(table = r.table, change = %c, "schema widened");
                 }
-                schemas.extend(staged.widened);
+                if staged.widened && !widened.contains(&r.table) {
+                    widened.push(r.table);
+                }
                 if let Some(keep) = cfg.keep_snapshots {
                     let folder: Vec<String> = std::iter::once(r.table.to_string())
                         .chain(partition.org_folder())
@@ -345,6 +343,8 @@ async fn run_locked(
         retired: retire.clone(),
         ..header
     };
+    // One schema per table, as every org's decoders left it.
+    let schemas: Vec<TableSchema> = widened.iter().filter_map(|t| stager.schema(t)).collect();
     crash_point(CrashPoint::BeforeCommit);
     let intent = Intent {
         manifest: run.clone(),

@@ -4,9 +4,11 @@
 //! event days all go through `Stager::stage`; a new table family needs a paginator and a
 //! catalog entry, not another copy of this loop.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::decode::{BatchDecoder, DecodeStats, SchemaPolicy};
+use crate::decode::{BatchDecoder, DecodeStats, SchemaPolicy, SharedSchema};
 use crate::manifest::commit::PublishStep;
 use crate::manifest::{self, ManifestError};
 use crate::model::hooks::{crash_point, CrashPoint};
@@ -25,35 +27,64 @@ pub(super) struct Staged {
     /// Its files and where they go; `None` for an event day without events (publishing
     /// nothing leaves what an earlier run committed for that day).
     pub step: Option<PublishStep>,
-    /// The table's effective schema, if this partition widened it.
-    pub widened: Option<TableSchema>,
+    /// Whether this partition widened the table's schema (the commit then saves the
+    /// run's schema of the table as it is at that moment: `Stager::schema`).
+    pub widened: bool,
 }
 
-/// What every staged partition of a run shares.
+/// What every staged partition of a run shares, the run's one schema per table included.
 #[derive(Clone)]
 pub(super) struct Stager {
     pub lake: Lake,
     pub run_id: String,
     pub write: WriteOptions,
+    pub schemas: Arc<Mutex<HashMap<String, SharedSchema>>>,
 }
 
 impl Stager {
-    /// A decoder for `table` in the lake's effective schema (declared columns plus those
-    /// earlier runs discovered).
+    pub fn new(lake: Lake, run_id: &str, write: WriteOptions) -> Stager {
+        Stager {
+            lake,
+            run_id: run_id.into(),
+            write,
+            schemas: Arc::default(),
+        }
+    }
+
+    fn schemas(&self) -> std::sync::MutexGuard<'_, HashMap<String, SharedSchema>> {
+        self.schemas.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A decoder for `table` in the run's schema of it: at first the lake's effective
+    /// schema (declared columns plus those earlier runs discovered), then widened by every
+    /// decoder of the table (one per org), so all the orgs' files agree.
     pub async fn decoder(
         &self,
         table: &str,
         declared: &TableSchema,
         policy: SchemaPolicy,
     ) -> Result<BatchDecoder, TableError> {
-        let stored = manifest::read_table_schema(&self.lake, table)
-            .await
-            .map_err(|e| from_manifest(e, table))?;
-        Ok(BatchDecoder::with_policy(
-            TableSchema::merged(stored, declared),
-            policy,
-            &self.run_id,
-        )?)
+        let existing = self.schemas().get(table).cloned();
+        let shared = match existing {
+            Some(s) => s,
+            None => {
+                let stored = manifest::read_table_schema(&self.lake, table)
+                    .await
+                    .map_err(|e| from_manifest(e, table))?;
+                let fresh = SharedSchema::new(TableSchema::merged(stored, declared));
+                // Another org's task may have been first: theirs is the one.
+                self.schemas()
+                    .entry(table.to_string())
+                    .or_insert(fresh)
+                    .clone()
+            }
+        };
+        Ok(BatchDecoder::sharing(&shared, policy, &self.run_id)?)
+    }
+
+    /// The run's schema of `table` as it stands, if a decoder of it was made.
+    pub fn schema(&self, table: &str) -> Option<TableSchema> {
+        self.schemas().get(table).map(SharedSchema::snapshot)
     }
 
     /// Reads every page into staging for `partition` of `table`. The decoder may carry on
@@ -119,7 +150,7 @@ impl Stager {
             error: None,
         };
         Ok(Staged {
-            widened: (!run.schema_changes.is_empty()).then(|| decoder.table_schema().clone()),
+            widened: !run.schema_changes.is_empty(),
             step: (!files.is_empty()).then(|| PublishStep::new(target, &files)),
             run,
         })

@@ -58,6 +58,10 @@ pub struct Drift {
     pub field_after: Option<usize>,
     /// Every n-th user has `unix_uid` as a string and `employeeIdentifier` as a number.
     pub type_every: Option<usize>,
+    /// Users carry `ssh_keys` as the API sends them: an empty list for most, one key
+    /// object for every fifth. Orgs differ in shape as real ones do: in org 0 the first
+    /// user has a key, in the others the first users have none.
+    pub ssh_keys: bool,
 }
 
 /// One edge of the v2 graph, stored once and served from both ends.
@@ -72,6 +76,8 @@ pub struct Edge {
 #[derive(Debug, Default)]
 pub struct Tenant {
     pub org_id: String,
+    /// Its index among the simulator's orgs.
+    pub org_no: usize,
     pub collections: HashMap<&'static str, Vec<Value>>,
     /// group id → direct members as (type, id), in insertion order.
     pub members: HashMap<String, Vec<(&'static str, String)>>,
@@ -199,6 +205,7 @@ impl Tenant {
         let org_id = object_id(&mut rng, base);
         let mut t = Tenant {
             org_id: org_id.clone(),
+            org_no,
             now,
             drift,
             ..Tenant::default()
@@ -561,6 +568,23 @@ impl Tenant {
                     u["mfa"]["drift_nested"] = json!(i as i64);
                 }
             }
+        }
+        if self.drift.ssh_keys {
+            let keyed = if self.org_no == 0 {
+                i % 5 == 0
+            } else {
+                i % 5 == 4
+            };
+            u["ssh_keys"] = if keyed {
+                json!([{
+                    "_id": format!("{:024x}", 0x5ee0_0000_u64 + i as u64),
+                    "create_date": "2024-03-01T10:00:00.000Z",
+                    "name": "laptop",
+                    "public_key": format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{i:08}"),
+                }])
+            } else {
+                json!([])
+            };
         }
         if let Some(k) = self.drift.type_every {
             if k > 0 && i % k == k - 1 {
