@@ -231,7 +231,7 @@ pub const MAX_IN_FLIGHT: Setting = Setting {
     value_name: "N",
     ..setting(
         "max_in_flight",
-        int(0, 1024),
+        int(0, u64::MAX),
         "requests in flight at most; the pacer adapts below it",
     )
 };
@@ -241,7 +241,7 @@ pub const RETRY_MAX_ATTEMPTS: Setting = Setting {
     value_name: "N",
     ..setting(
         "retry_max_attempts",
-        int(1, 100),
+        int(1, u32::MAX as u64),
         "attempts per request before a transient failure (5xx, 429, reset, cut body) counts",
     )
 };
@@ -250,7 +250,7 @@ pub const CONCURRENCY: Setting = Setting {
     value_name: "N",
     ..setting(
         "concurrency",
-        int(1, 256),
+        int(1, u64::MAX),
         "snapshot tables exported at once; the event stream runs beside them",
     )
 };
@@ -260,7 +260,7 @@ pub const FANOUT_CONCURRENCY: Setting = Setting {
     value_name: "N",
     ..setting(
         "fanout_concurrency",
-        int(1, 256),
+        int(1, u64::MAX),
         "per-parent requests in flight in a membership or association table",
     )
 };
@@ -270,7 +270,7 @@ pub const ROW_GROUP_ROWS: Setting = Setting {
     value_name: "N",
     ..setting(
         "row_group_rows",
-        int(1, u32::MAX as u64),
+        int(1, u64::MAX),
         "rows per Parquet row group (bounds the writer's memory)",
     )
 };
@@ -278,11 +278,7 @@ pub const FILE_ROWS: Setting = Setting {
     scope: Scope::File,
     default: DefaultValue::Value("1000000"),
     value_name: "N",
-    ..setting(
-        "file_rows",
-        int(1, u32::MAX as u64),
-        "rows per Parquet file",
-    )
+    ..setting("file_rows", int(1, u64::MAX), "rows per Parquet file")
 };
 pub const KEEP_SNAPSHOTS: Setting = Setting {
     default: DefaultValue::Derived("keep all"),
@@ -290,7 +286,7 @@ pub const KEEP_SNAPSHOTS: Setting = Setting {
     example: Some("30"),
     ..setting(
         "keep_snapshots",
-        int(1, u32::MAX as u64),
+        int(1, u64::MAX),
         "keep the newest N snapshot partitions per table, delete older ones after the commit; events are never deleted",
     )
 };
@@ -300,7 +296,7 @@ pub const LOCK_TTL_SECONDS: Setting = Setting {
     value_name: "SECONDS",
     ..setting(
         "lock_ttl_seconds",
-        int(1, 86_400),
+        int(0, u64::MAX),
         "a run's lock expires this long after its last heartbeat (at least 10; a killed run's lock on this host is taken over at once)",
     )
 };
@@ -310,7 +306,7 @@ pub const WAIT_FOR_LOCK: Setting = Setting {
     example: Some("900"),
     ..setting(
         "wait_for_lock",
-        int(0, 86_400),
+        int(0, u64::MAX),
         "wait this long for another run on the same lake to finish",
     )
 };
@@ -341,7 +337,7 @@ pub const EVENTS_LOOKBACK_MINUTES: Setting = Setting {
     value_name: "MINUTES",
     ..setting(
         "events_lookback_minutes",
-        int(0, u32::MAX as u64),
+        int(0, u64::MAX),
         "how far behind the committed point each run re-reads, for events indexed late (capped at 90 days)",
     )
 };

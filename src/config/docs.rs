@@ -144,6 +144,8 @@ pub fn example_toml() -> String {
             (_, DefaultValue::Value(v), _) if s.scope != Scope::Flag => {
                 out.push_str(&format!("{key} = {v}\n"))
             }
+            // The one setting every run needs: set, so the file works as it is.
+            ("lake", _, Some(example)) => out.push_str(&format!("{key} = {example}\n")),
             (_, _, Some(example)) => out.push_str(&format!("# {key} = {example}\n")),
             _ => {}
         }

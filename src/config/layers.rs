@@ -315,13 +315,11 @@ impl Layers {
             return Ok(None);
         };
         if let (Kind::Int { min, max }, toml::Value::Integer(n)) = (s.kind, &v) {
-            if *n < min as i64 || *n as u64 > max {
-                let why = if max == u32::MAX as u64 || max == u64::MAX {
-                    format!("must be at least {min}")
-                } else {
-                    format!("must be between {min} and {max}")
-                };
-                return Err(self.invalid(s, origin, &why));
+            if *n < 0 || (*n as u64) < min {
+                return Err(self.invalid(s, origin, &format!("must be at least {min}")));
+            }
+            if *n as u64 > max {
+                return Err(self.invalid(s, origin, &format!("must be at most {max}")));
             }
         }
         let text = shown(s, &v);

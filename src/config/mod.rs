@@ -233,9 +233,10 @@ fn orgs(l: &Layers) -> Result<Vec<OrgSpec>, ConfigError> {
         let credentials = match o.api_key_env {
             None => None,
             Some(var) => {
+                // The name is not echoed: a key pasted here by mistake must not reach a log.
                 let key = l.env_var(&var).ok_or_else(|| {
                     ConfigError::Invalid(format!(
-                        "orgs: org {id}: environment variable {var} is not set"
+                        "orgs: org {id}: the environment variable that api_key_env names is not set"
                     ))
                 })?;
                 Some(Credentials::ApiKey(ApiKey::new(key)))

@@ -96,6 +96,13 @@ impl SharedSchema {
     pub fn snapshot(&self) -> TableSchema {
         self.lock().1.clone()
     }
+
+    /// The schema, if any decoder of the run widened it: what a commit of any of the
+    /// table's partitions must save, since its files may hold columns another org found.
+    pub fn widened(&self) -> Option<TableSchema> {
+        let guard = self.lock();
+        (guard.0 > 0).then(|| guard.1.clone())
+    }
 }
 
 /// Turns pages of JSON records into record batches of one table.

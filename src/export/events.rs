@@ -155,15 +155,9 @@ impl EventsJob {
                 }),
                 events_org: self.org.clone(),
                 retire: Vec::new(),
-                // The widened schema is saved with the day that widened it, as the run has
-                // it now (with what other orgs' streams added): never narrower than a
-                // schema an earlier commit saved.
-                schemas: staged
-                    .widened
-                    .then(|| self.stager.schema(EVENTS))
-                    .flatten()
-                    .into_iter()
-                    .collect(),
+                // A widened schema is saved with the first day that may hold its columns,
+                // as the run has it now (with what other orgs' streams added).
+                schemas: self.stager.widened(EVENTS).into_iter().collect(),
             };
             // Event days commit in order, before the run's final commit (the last intent).
             commit::commit(lake, &intent, seq)

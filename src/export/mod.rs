@@ -261,7 +261,7 @@ async fn run_locked(
     let mut tables = Vec::new();
     let mut publish = Vec::new();
     let mut retire = Vec::new();
-    let mut widened: Vec<&'static str> = Vec::new();
+    let mut committed: Vec<&'static str> = Vec::new();
     let mut fatal = None;
     for (o, r, res) in results {
         let partition = Partition::snapshot(o.org.as_deref(), cfg.snapshot_date);
@@ -271,8 +271,8 @@ async fn run_locked(
                 for c in &staged.run.schema_changes {
                     tracing::info!(table = r.table, change = %c, "schema widened");
                 }
-                if staged.widened && !widened.contains(&r.table) {
-                    widened.push(r.table);
+                if !committed.contains(&r.table) {
+                    committed.push(r.table);
                 }
                 if let Some(keep) = cfg.keep_snapshots {
                     let folder: Vec<String> = std::iter::once(r.table.to_string())
@@ -343,8 +343,8 @@ async fn run_locked(
         retired: retire.clone(),
         ..header
     };
-    // One schema per table, as every org's decoders left it.
-    let schemas: Vec<TableSchema> = widened.iter().filter_map(|t| stager.schema(t)).collect();
+    // One schema per committed table, as every org's decoders left it, if they widened it.
+    let schemas: Vec<TableSchema> = committed.iter().filter_map(|t| stager.widened(t)).collect();
     crash_point(CrashPoint::BeforeCommit);
     let intent = Intent {
         manifest: run.clone(),

@@ -1,6 +1,7 @@
 //! The one staging pipeline: pages (any `source::Pages`) → `decode::BatchDecoder` →
 //! `sink::SnapshotWriter` in the run's staging folder → a `Staged` partition: its manifest
-//! entry, its publish step and the schema it widened. Snapshot tables, fan-out tables and
+//! entry and its publish step. It also keeps the run's one schema per table, which every
+//! org's decoders of the table widen together. Snapshot tables, fan-out tables and
 //! event days all go through `Stager::stage`; a new table family needs a paginator and a
 //! catalog entry, not another copy of this loop.
 
@@ -27,9 +28,6 @@ pub(super) struct Staged {
     /// Its files and where they go; `None` for an event day without events (publishing
     /// nothing leaves what an earlier run committed for that day).
     pub step: Option<PublishStep>,
-    /// Whether this partition widened the table's schema (the commit then saves the
-    /// run's schema of the table as it is at that moment: `Stager::schema`).
-    pub widened: bool,
 }
 
 /// What every staged partition of a run shares, the run's one schema per table included.
@@ -82,9 +80,12 @@ impl Stager {
         Ok(BatchDecoder::sharing(&shared, policy, &self.run_id)?)
     }
 
-    /// The run's schema of `table` as it stands, if a decoder of it was made.
-    pub fn schema(&self, table: &str) -> Option<TableSchema> {
-        self.schemas().get(table).map(SharedSchema::snapshot)
+    /// The run's schema of `table` as it stands, if any decoder of it (of any org)
+    /// widened it: a commit of the table saves it, whichever decoder found what, so a
+    /// column in a published file is always in the saved schema, and a later save is
+    /// never narrower than an earlier one.
+    pub fn widened(&self, table: &str) -> Option<TableSchema> {
+        self.schemas().get(table).and_then(SharedSchema::widened)
     }
 
     /// Reads every page into staging for `partition` of `table`. The decoder may carry on
@@ -109,8 +110,11 @@ impl Stager {
             staging,
             target.clone(),
         );
+        let snapshot = table != EVENTS;
         while let Some(page) = pages.next_page().await? {
-            crash_point(CrashPoint::MidDownload);
+            if snapshot {
+                crash_point(CrashPoint::MidDownload);
+            }
             let parent = page.parent.as_deref();
             // Handing the worker's other tasks to another thread costs more than decoding
             // a v1/v2 page of 100 records; only event pages are worth it.
@@ -126,12 +130,14 @@ impl Stager {
         // An event day without events publishes nothing: an empty answer must never erase
         // what an earlier read committed. A snapshot table without rows still gets its
         // (empty) file, so the partition exists and readers see the schema.
-        let files = if table == EVENTS && writer.is_empty() {
+        let files = if !snapshot && writer.is_empty() {
             Vec::new()
         } else {
             writer.finish().await?
         };
-        crash_point(CrashPoint::AfterStage);
+        if snapshot {
+            crash_point(CrashPoint::AfterStage);
+        }
         let stats = stats_since(decoder.stats(), &stats_before);
         let changes = decoder.changes()[changes_before..].to_vec();
         let entries = file_entries(&files);
@@ -150,7 +156,6 @@ impl Stager {
             error: None,
         };
         Ok(Staged {
-            widened: !run.schema_changes.is_empty(),
             step: (!files.is_empty()).then(|| PublishStep::new(target, &files)),
             run,
         })

@@ -26,6 +26,10 @@ pub struct LockBody {
     /// another process that later gets the same pid is not taken for the holder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
+    /// The holder's pid namespace (`/proc/self/ns/pid`): containers may share a host name
+    /// but not their pids, and a pid means something only in its own namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_ns: Option<String>,
     pub acquired_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -61,14 +65,26 @@ fn process_stat(pid: u32) -> Option<(char, Option<u64>)> {
     Some((state, start))
 }
 
-/// A holder is dead when its expiry has passed, or when it ran on this host and its
-/// process is gone: no such pid, a zombie (killed, not yet reaped by its parent), or a
-/// process that started at another time and so merely reuses the pid.
+/// This process's pid namespace, e.g. `pid:[4026531836]`.
+fn pid_namespace() -> Option<String> {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// A holder is dead when its expiry has passed, or when it ran on this host, in this pid
+/// namespace, and its process is gone: no such pid, a zombie (killed, not yet reaped by its
+/// parent), or a process that started at another time and so merely reuses the pid.
 fn is_dead(b: &LockBody, now: DateTime<Utc>) -> bool {
     if b.expires_at <= now {
         return true;
     }
-    if !cfg!(target_os = "linux") || b.host != host() || b.pid == std::process::id() {
+    let same_namespace = b.pid_ns.is_none() || b.pid_ns == pid_namespace();
+    if !cfg!(target_os = "linux")
+        || b.host != host()
+        || !same_namespace
+        || b.pid == std::process::id()
+    {
         return false;
     }
     match process_stat(b.pid) {
@@ -85,6 +101,7 @@ fn body(run_id: &str, ttl: Duration) -> LockBody {
         host: host(),
         pid: std::process::id(),
         pid_start: process_stat(std::process::id()).and_then(|(_, start)| start),
+        pid_ns: pid_namespace(),
         acquired_at: now,
         expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10)),
     }
@@ -325,6 +342,7 @@ mod tests {
             host: host(),
             pid,
             pid_start,
+            pid_ns: pid_namespace(),
             acquired_at: now,
             expires_at: now + chrono::Duration::minutes(10),
         }
@@ -358,6 +376,11 @@ mod tests {
         assert!(is_dead(&holder(live.id(), start), now));
         live.wait().expect("reap");
         assert!(is_dead(&holder(live.id(), start), now));
+        // A holder in another pid namespace (a container with this host name): its pid
+        // says nothing here, only its expiry counts.
+        let mut elsewhere = holder(live.id(), start);
+        elsewhere.pid_ns = Some("pid:[1]".into());
+        assert!(!is_dead(&elsewhere, now));
         let mut expired = holder(std::process::id(), None);
         expired.expires_at = now - chrono::Duration::seconds(1);
         assert!(is_dead(&expired, now));

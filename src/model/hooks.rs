@@ -9,7 +9,7 @@
 pub enum CrashPoint {
     /// After a page of a snapshot table was fetched.
     MidDownload,
-    /// After a table's files are staged.
+    /// After a snapshot table's files are staged.
     AfterStage,
     /// After an event day is committed.
     AfterEventsDay,
