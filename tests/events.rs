@@ -117,10 +117,13 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
             .expect("json");
-    let through = state["events"]["complete_through"]
+    // Compared as times: RFC 3339 text drops a zero fraction (`…:05Z` sorts after
+    // `…:05.001Z`).
+    let through: chrono::DateTime<Utc> = state["events"]["complete_through"]
         .as_str()
         .expect("complete_through")
-        .to_string();
+        .parse()
+        .expect("an RFC 3339 time");
 
     // New events (half of them in the last millisecond already read) and late ones, up to
     // 30 minutes before the newest event, inside the 60-minute look-back.
@@ -142,12 +145,12 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     let state2: serde_json::Value =
         serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
             .expect("json");
-    assert!(
-        state2["events"]["complete_through"]
-            .as_str()
-            .expect("through")
-            > through.as_str()
-    );
+    let through2: chrono::DateTime<Utc> = state2["events"]["complete_through"]
+        .as_str()
+        .expect("through")
+        .parse()
+        .expect("an RFC 3339 time");
+    assert!(through2 > through, "{through2} after {through}");
     assert_eq!(
         state2["events"]["since"], state["events"]["since"],
         "since stays the first run's"

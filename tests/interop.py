@@ -137,12 +137,12 @@ def read_pyarrow(lake):
     return rows
 
 
-def read_spark(lake):
+def spark_session():
+    """A local Spark on 127.0.0.1 only, times in UTC."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
-    from pyspark.sql import functions as F
 
-    spark = (
+    return (
         SparkSession.builder.master("local[1]")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
@@ -150,6 +150,12 @@ def read_spark(lake):
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+
+
+def read_spark(lake):
+    from pyspark.sql import functions as F
+
+    spark = spark_session()
     try:
         df = spark.read.option("mergeSchema", "true").parquet(f"{lake}/users")
         df = df.select(
@@ -252,17 +258,9 @@ def mo_pyarrow(lake):
 
 
 def mo_spark(lake):
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
+    spark = spark_session()
     try:
         users = spark.read.option("mergeSchema", "true").parquet(f"{lake}/users")
         u = users.agg(F.count("*"), F.count("ssh_keys"), F.countDistinct("org_id")).collect()[0]

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 mod mutate;
 mod records;
@@ -128,64 +128,6 @@ pub const V1_COLLECTIONS: &[&str] = &[
     "radiusservers",
 ];
 pub const V2_COLLECTIONS: &[&str] = &["usergroups", "systemgroups", "policies", "directories"];
-
-const FIRST: &[&str] = &[
-    "ada", "grace", "linus", "margaret", "ken", "barbara", "dennis", "frances", "alan", "radia",
-    "john", "sophie", "zoë", "jürgen", "maría", "søren", "chloé", "aiko", "olu", "priya",
-];
-const LAST: &[&str] = &[
-    "lovelace",
-    "hopper",
-    "torvalds",
-    "hamilton",
-    "thompson",
-    "liskov",
-    "ritchie",
-    "allen",
-    "turing",
-    "perlman",
-    "backus",
-    "wilson",
-    "o'brien",
-    "müller",
-    "garcía",
-    "kierkegaard",
-    "dupont",
-    "tanaka",
-    "adeyemi",
-    "patel",
-];
-const DEPARTMENTS: &[&str] = &["Engineering", "Sales", "Finance", "IT", "Support", "Legal"];
-const ATTR_NAMES: &[&str] = &[
-    "Team Name",
-    "team name",
-    "a.b c",
-    "cost-center",
-    "Kostenstelle",
-    "部署",
-    "badge #",
-    "emoji 🚀",
-];
-const OS: &[(&str, &str, &str)] = &[
-    ("Mac OS X", "darwin", "14.4.1"),
-    ("Windows", "windows", "10.0.22631"),
-    ("Ubuntu", "linux", "22.04"),
-    ("Fedora", "linux", "39"),
-];
-const APPS: &[&str] = &[
-    "Slack",
-    "GitHub",
-    "Zoom",
-    "Salesforce",
-    "AWS",
-    "Google Workspace",
-    "Jira",
-    "Okta Bridge",
-    "Notion",
-    "Figma",
-    "Workday",
-    "Box",
-];
 
 impl Tenant {
     /// Builds an org from `seed`; the same seed and sizes give the same bytes on every call.
@@ -468,130 +410,6 @@ impl Tenant {
             }
         }
         out
-    }
-
-    fn user(&self, rng: &mut fastrand::Rng, i: usize, created: DateTime<Utc>) -> Value {
-        let id = object_id(rng, created);
-        let first = FIRST[rng.usize(..FIRST.len())];
-        let last = LAST[rng.usize(..LAST.len())];
-        let username = format!("{}.{}{}", ascii(first), ascii(last), i);
-        let state = match rng.u8(..20) {
-            0 => "SUSPENDED",
-            1 => "STAGED",
-            _ => "ACTIVATED",
-        };
-        let mut u = Map::new();
-        u.insert("_id".into(), json!(id));
-        u.insert("id".into(), json!(id));
-        u.insert("username".into(), json!(username));
-        u.insert("email".into(), json!(format!("{username}@example.com")));
-        u.insert("firstname".into(), json!(cap(first)));
-        u.insert("lastname".into(), json!(cap(last)));
-        optional(rng, &mut u, "middlename", || json!("Q."));
-        u.insert(
-            "displayname".into(),
-            json!(format!("{} {}", cap(first), cap(last))),
-        );
-        u.insert("activated".into(), json!(state == "ACTIVATED"));
-        u.insert("suspended".into(), json!(state == "SUSPENDED"));
-        u.insert("state".into(), json!(state));
-        u.insert("account_locked".into(), json!(rng.u8(..30) == 0));
-        u.insert("created".into(), json!(ts_ms(created)));
-        let pw = created + Duration::days(rng.i64(30..400));
-        optional(rng, &mut u, "password_expiration_date", || json!(ts_ms(pw)));
-        u.insert("password_expired".into(), json!(rng.u8(..25) == 0));
-        u.insert("passwordless_sudo".into(), json!(rng.u8(..10) == 0));
-        u.insert("sudo".into(), json!(rng.u8(..8) == 0));
-        u.insert("enable_managed_uid".into(), json!(rng.bool()));
-        u.insert("unix_uid".into(), json!(5000 + i as i64));
-        u.insert("unix_guid".into(), json!(5000 + i as i64));
-        let mut mfa = json!({"configured": rng.bool(), "exclusion": rng.u8(..6) == 0});
-        if rng.u8(..4) == 0 {
-            mfa["exclusionUntil"] = json!(ts_ms(created + Duration::days(14)));
-        }
-        u.insert("mfa".into(), mfa);
-        u.insert("totp_enabled".into(), json!(rng.bool()));
-        let addresses: Vec<Value> = (0..rng.usize(0..3))
-            .map(|k| {
-                let mut a = json!({
-                    "type": if k == 0 { "work" } else { "home" },
-                    "streetAddress": format!("{} Main St", 10 + rng.u32(..900)),
-                    "locality": (["Boulder", "Berlin", "Paris", "Tokyo"][rng.usize(..4)]),
-                    "region": "CO",
-                    "postalCode": format!("{:05}", rng.u32(..99999)),
-                    "country": (["US", "DE", "FR", "JP"][rng.usize(..4)]),
-                });
-                if rng.bool() {
-                    a["poBox"] = Value::Null;
-                }
-                a
-            })
-            .collect();
-        optional(rng, &mut u, "addresses", || json!(addresses));
-        let phones: Vec<Value> = (0..rng.usize(0..3))
-            .map(|k| json!({"type": (["mobile", "work", "home"][k]), "number": format!("+1 303 555 {:04}", rng.u32(..9999))}))
-            .collect();
-        u.insert("phoneNumbers".into(), json!(phones));
-        let attrs: Vec<Value> = (0..rng.usize(0..4))
-            .map(|_| {
-                let name = ATTR_NAMES[rng.usize(..ATTR_NAMES.len())];
-                json!({"name": name, "value": format!("v{}", rng.u32(..1000))})
-            })
-            .collect();
-        u.insert("attributes".into(), json!(attrs));
-        optional(rng, &mut u, "employeeIdentifier", || {
-            json!(format!("E{:06}", i))
-        });
-        let et = ["full-time", "contractor"][rng.usize(..2)];
-        optional(rng, &mut u, "employeeType", || json!(et));
-        let dept = DEPARTMENTS[rng.usize(..DEPARTMENTS.len())];
-        optional(rng, &mut u, "department", || json!(dept));
-        let cc = format!("CC-{}", rng.u32(100..999));
-        optional(rng, &mut u, "costCenter", || json!(cc));
-        optional(rng, &mut u, "jobTitle", || json!("Engineer"));
-        optional(rng, &mut u, "company", || json!("Example Corp"));
-        optional(rng, &mut u, "location", || json!("HQ"));
-        optional(rng, &mut u, "description", || json!("synthetic user"));
-        u.insert("externally_managed".into(), json!(rng.u8(..10) == 0));
-        u.insert("ldap_binding_user".into(), json!(false));
-        u.insert("organization".into(), json!(self.org_id));
-        let mut v = Value::Object(u);
-        self.apply_drift(&mut v, i);
-        v
-    }
-
-    fn apply_drift(&self, u: &mut Value, i: usize) {
-        if let Some(n) = self.drift.field_after {
-            if i >= n {
-                u["drift_new_field"] = json!(format!("drift-{i}"));
-                if u["mfa"].is_object() {
-                    u["mfa"]["drift_nested"] = json!(i as i64);
-                }
-            }
-        }
-        if self.drift.ssh_keys {
-            let keyed = if self.org_no == 0 {
-                i % 5 == 0
-            } else {
-                i % 5 == 4
-            };
-            u["ssh_keys"] = if keyed {
-                json!([{
-                    "_id": format!("{:024x}", 0x5ee0_0000_u64 + i as u64),
-                    "create_date": "2024-03-01T10:00:00.000Z",
-                    "name": "laptop",
-                    "public_key": format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{i:08}"),
-                }])
-            } else {
-                json!([])
-            };
-        }
-        if let Some(k) = self.drift.type_every {
-            if k > 0 && i % k == k - 1 {
-                u["unix_uid"] = json!(format!("uid-{}", 5000 + i));
-                u["employeeIdentifier"] = json!(i as i64);
-            }
-        }
     }
 
     fn push_event(
