@@ -1,10 +1,72 @@
 //! Schema discovery: for fields found in the data, SQL-safe column names made unique, the
-//! column type a JSON value implies, struct types widened by new keys, and source paths
-//! (JSON Pointer escapes).
+//! column type a JSON value implies, struct types widened by new keys, source paths (JSON
+//! Pointer escapes), and which keys of a record the columns already read (`Consumed`).
 
-use serde_json::Value;
+use std::collections::HashMap;
 
+use super::value::Val;
 use crate::model::schema::{type_name, Column, ColumnType, RESCUED};
+use crate::model::TableSchema;
+
+/// Which parts of a source record the columns read: a leaf consumes its whole subtree, an
+/// inner node only the keys below it.
+#[derive(Debug, Default)]
+pub(super) struct Consumed {
+    children: HashMap<String, Consumed>,
+    whole: bool,
+}
+
+impl Consumed {
+    pub(super) fn insert(&mut self, path: &str) {
+        let mut node = self;
+        for part in path_keys(path) {
+            node = node.children.entry(part).or_default();
+        }
+        node.whole = true;
+    }
+
+    pub(super) fn of(schema: &TableSchema) -> Consumed {
+        let mut c = Consumed::default();
+        for col in &schema.columns {
+            if !col.source().starts_with('$') {
+                c.insert(col.source());
+            }
+        }
+        for e in schema.exclude.iter().chain(&schema.ignore) {
+            c.insert(e);
+        }
+        c
+    }
+}
+
+/// The non-null values under keys the columns do not read, with their paths.
+pub(super) fn unknown_paths<'v, 'a>(
+    obj: &'v [(std::borrow::Cow<'a, str>, Val<'a>)],
+    consumed: &Consumed,
+    prefix: &str,
+    out: &mut Vec<(String, &'v Val<'a>)>,
+) {
+    for (k, v) in dedup(obj) {
+        match consumed.children.get(k.as_ref()) {
+            None if !v.is_null() => out.push((path_join(prefix, k), v)),
+            Some(node) if !node.whole => {
+                if let Val::Obj(inner) = v {
+                    unknown_paths(inner, node, &path_join(prefix, k), out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The value at a source path (`a/b`), if any.
+pub fn lookup<'v, 'a>(v: &'v Val<'a>, path: &str) -> Option<&'v Val<'a>> {
+    let mut cur = v;
+    for segment in path.split('/') {
+        cur = cur.get(unescape_key(segment).as_ref())?;
+    }
+    Some(cur)
+}
 
 /// The keys of a source path (`a/b` → `a`, `b`), JSON Pointer escapes undone.
 pub fn path_keys(source: &str) -> Vec<String> {
@@ -88,15 +150,15 @@ pub fn unique_name(base: &str, taken: &[&str]) -> String {
 /// The column type of a JSON value, or `None` for null (nothing to learn yet). Objects whose
 /// keys look free-form (spaces, dots, non-ASCII) stay JSON text; so do empty objects and
 /// arrays whose elements disagree.
-pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
-    use serde_json::Value;
+pub fn infer(v: &Val) -> Option<ColumnType> {
     match v {
-        Value::Null => None,
-        Value::Bool(_) => Some(ColumnType::Bool),
-        Value::Number(n) if n.is_i64() => Some(ColumnType::Int64),
-        Value::Number(_) => Some(ColumnType::Float64),
-        Value::String(_) => Some(ColumnType::String),
-        Value::Array(items) => {
+        Val::Null => None,
+        Val::Bool(_) => Some(ColumnType::Bool),
+        Val::I64(_) => Some(ColumnType::Int64),
+        Val::U64(u) if i64::try_from(*u).is_ok() => Some(ColumnType::Int64),
+        Val::U64(_) | Val::F64(_) => Some(ColumnType::Float64),
+        Val::Str(_) => Some(ColumnType::String),
+        Val::Arr(items) => {
             let mut elem: Option<ColumnType> = None;
             for x in items {
                 match (infer(x), &elem) {
@@ -111,9 +173,9 @@ pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
                 None => ColumnType::Json,
             })
         }
-        Value::Object(m) => {
+        Val::Obj(m) => {
             let fixed = !m.is_empty()
-                && m.keys().all(|k| {
+                && m.iter().map(|(k, _)| k).all(|k| {
                     k.chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@' || c == '$')
                 });
@@ -121,7 +183,7 @@ pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
                 return Some(ColumnType::Json);
             }
             let mut cols: Vec<Column> = Vec::new();
-            for (k, x) in m {
+            for (k, x) in dedup(m) {
                 if let Some(t) = infer(x) {
                     let taken: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
                     let name = unique_name(&sanitize(k), &taken);
@@ -150,14 +212,14 @@ pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
 /// changes as (field path, description).
 pub(super) fn widen(
     ty: &mut ColumnType,
-    v: &Value,
+    v: &Val,
     path: &str,
     run_id: &str,
     changes: &mut Vec<(String, String)>,
 ) {
     match (ty, v) {
-        (ColumnType::Struct(cols), Value::Object(m)) => {
-            for (k, x) in m {
+        (ColumnType::Struct(cols), Val::Obj(m)) => {
+            for (k, x) in dedup(m) {
                 if x.is_null() {
                     continue;
                 }
@@ -165,11 +227,11 @@ pub(super) fn widen(
                     c.source()
                         .split('/')
                         .next()
-                        .is_some_and(|s| unescape_key(s) == k.as_str())
+                        .is_some_and(|s| unescape_key(s) == k.as_ref())
                 };
                 match cols.iter_mut().find(|c| first(c)) {
                     // Only objects and arrays can widen a type (this runs for every record).
-                    Some(c) if matches!(x, Value::Object(_) | Value::Array(_)) => {
+                    Some(c) if matches!(x, Val::Obj(_) | Val::Arr(_)) => {
                         let sub = format!("{path}.{}", c.name);
                         widen(&mut c.ty, x, &sub, run_id, changes);
                     }
@@ -185,11 +247,25 @@ pub(super) fn widen(
                 }
             }
         }
-        (ColumnType::List(inner), Value::Array(items)) => {
+        (ColumnType::List(inner), Val::Arr(items)) => {
             for x in items {
                 widen(inner, x, path, run_id, changes);
             }
         }
         _ => {}
     }
+}
+
+/// An object's keys once each, at the first place with the last value (as `serde_json`
+/// reads an object with a repeated key).
+fn dedup<'v, 'a>(
+    m: &'v [(std::borrow::Cow<'a, str>, Val<'a>)],
+) -> impl Iterator<Item = (&'v std::borrow::Cow<'a, str>, &'v Val<'a>)> {
+    m.iter().enumerate().filter_map(move |(i, (k, _))| {
+        if m[..i].iter().any(|(p, _)| p == k) {
+            return None;
+        }
+        let last = m[i..].iter().rev().find(|(p, _)| p == k).map(|(_, v)| v)?;
+        Some((k, last))
+    })
 }

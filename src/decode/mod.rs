@@ -1,36 +1,37 @@
-//! JSON to Arrow: in come the records of one API page (`serde_json::Value`s), out go Arrow
-//! record batches in the table's effective schema. Each record is projected onto the
-//! columns (renames, RFC 3339 → microsecond timestamps, arbitrary-key objects → JSON text).
-//! Under the `evolve` policy a field the schema does not know becomes a new nullable column
-//! (or struct field) before the page is decoded; a value that does not fit its column goes
-//! into the `_rescued` JSON column; nothing is dropped. Rows then go through arrow-json's
-//! `Decoder`, one page at a time, so memory is bounded by the page size.
+//! JSON to Arrow: in come pages of raw JSON records (`RawPage`), out go Arrow record batches
+//! in the table's effective schema. Each record is parsed once from the page's bytes
+//! (`value`, strings borrowed) and walked straight into one builder per column (`build`):
+//! renames, RFC 3339 → microsecond timestamps, arbitrary-key objects → JSON text. Under the
+//! `evolve` policy a field the schema does not know becomes a new nullable column (or struct
+//! field) before its page is written (`discover`); a value that does not fit its column goes
+//! into the `_rescued` JSON column; nothing is dropped. A page is split among the cores, so
+//! memory is a page and its batches.
 
+mod build;
 mod discover;
-mod project;
+#[cfg(feature = "test-hooks")]
+mod legacy;
+mod value;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
-use arrow::json::reader::{Decoder, ReaderBuilder};
 use arrow::record_batch::RecordBatch;
+use chrono::DateTime;
 use rayon::prelude::*;
-use serde_json::Value;
 
-use crate::model::batch::{conform, offset_utc};
 use crate::model::schema::type_name;
-use crate::model::{Column, TableSchema};
-use discover::{infer, sanitize, unique_name, widen};
+use crate::model::{Column, RawPage, TableSchema};
+use discover::{infer, lookup, sanitize, unique_name, unknown_paths, widen, Consumed};
 pub use discover::{path_join, path_keys, unescape_key};
-pub use project::parse_timestamp_us;
-use project::{lookup, project, unknown_paths, Consumed, Projected};
+pub use value::Val;
 
-/// Rows handed to arrow-json at once; pages are at most this large or are split.
+/// Rows of one batch at most: a page is decoded in pieces of this size or smaller.
 const CHUNK_ROWS: usize = 8192;
 
-/// Below this many rows a chunk is projected on the calling thread: not worth a fork.
+/// Below this many records a page is decoded on the calling thread: not worth a fork.
 const PARALLEL_ROWS: usize = 512;
 
 /// What to do with a field the schema does not know.
@@ -108,22 +109,11 @@ pub struct BatchDecoder {
     policy: SchemaPolicy,
     run_id: String,
     arrow: SchemaRef,
-    decoder: Decoder,
-    consumed: Consumed,
     stats: DecodeStats,
     changes: Vec<String>,
-}
-
-fn build_decoder(schema: &TableSchema) -> Result<(SchemaRef, Decoder), DecodeError> {
-    let arrow = schema.arrow_schema();
-    let decoder = ReaderBuilder::new(Arc::new(offset_utc(&arrow)))
-        .with_batch_size(CHUNK_ROWS)
-        .build_decoder()
-        .map_err(|source| DecodeError::Arrow {
-            table: schema.table.clone(),
-            source,
-        })?;
-    Ok((arrow, decoder))
+    /// The decoder the golden test compares with, when `JCLAKE_TEST_DECODER=legacy`.
+    #[cfg(feature = "test-hooks")]
+    legacy: Option<legacy::BatchDecoder>,
 }
 
 impl BatchDecoder {
@@ -134,18 +124,16 @@ impl BatchDecoder {
         policy: SchemaPolicy,
         run_id: &str,
     ) -> Result<BatchDecoder, DecodeError> {
-        let (arrow, decoder) = build_decoder(&schema)?;
-        let consumed = Consumed::of(&schema);
         Ok(BatchDecoder {
+            arrow: schema.arrow_schema(),
             schema,
             shared: None,
             policy,
             run_id: run_id.into(),
-            arrow,
-            decoder,
-            consumed,
             stats: DecodeStats::default(),
             changes: Vec::new(),
+            #[cfg(feature = "test-hooks")]
+            legacy: None,
         })
     }
 
@@ -158,86 +146,152 @@ impl BatchDecoder {
         let (version, schema) = shared.lock().clone();
         let mut d = BatchDecoder::with_policy(schema, policy, run_id)?;
         d.shared = Some((shared.clone(), version));
+        #[cfg(feature = "test-hooks")]
+        if std::env::var("JCLAKE_TEST_DECODER").as_deref() == Ok("legacy") {
+            d.legacy = Some(legacy::BatchDecoder::sharing(shared, policy, run_id)?);
+        }
         Ok(d)
     }
 
     /// The schema of the batches decoded last (it only ever widens).
     pub fn arrow_schema(&self) -> SchemaRef {
+        #[cfg(feature = "test-hooks")]
+        if let Some(l) = &self.legacy {
+            return l.arrow_schema();
+        }
         self.arrow.clone()
     }
 
     /// The effective schema, with whatever this run discovered.
     pub fn table_schema(&self) -> &TableSchema {
+        #[cfg(feature = "test-hooks")]
+        if let Some(l) = &self.legacy {
+            return l.table_schema();
+        }
         &self.schema
     }
 
     /// Schema changes made by this decoder, one line each.
     pub fn changes(&self) -> &[String] {
+        #[cfg(feature = "test-hooks")]
+        if let Some(l) = &self.legacy {
+            return l.changes();
+        }
         &self.changes
     }
 
     pub fn stats(&self) -> &DecodeStats {
+        #[cfg(feature = "test-hooks")]
+        if let Some(l) = &self.legacy {
+            return l.stats();
+        }
         &self.stats
     }
 
     /// Decodes one page. `parent` is the parent object's id for fan-out tables.
     pub fn decode(
         &mut self,
-        records: &[Value],
+        page: &RawPage,
         parent: Option<&str>,
     ) -> Result<Vec<RecordBatch>, DecodeError> {
-        if self.policy != SchemaPolicy::Freeze && self.widen_for(records)? {
-            let (arrow, decoder) = build_decoder(&self.schema)?;
-            self.arrow = arrow;
-            self.decoder = decoder;
-            self.consumed = Consumed::of(&self.schema);
+        #[cfg(feature = "test-hooks")]
+        if let Some(l) = &mut self.legacy {
+            let records = page
+                .records()
+                .map(serde_json::from_slice)
+                .collect::<Result<Vec<serde_json::Value>, _>>()
+                .map_err(|e| DecodeError::NotAnObject {
+                    table: self.schema.table.clone(),
+                    found: e.to_string(),
+                })?;
+            return l.decode(&records, parent);
         }
-        let mut out = Vec::new();
-        for chunk in records.chunks(CHUNK_ROWS) {
-            // Projection is per record and the costliest step: rayon spreads it over the
-            // cores; the results keep the page's order.
-            let (schema, consumed) = (&self.schema, &self.consumed);
-            let one = |r: &Value| project(schema, consumed, r, parent);
-            let projected: Vec<Result<Projected, DecodeError>> = if chunk.len() >= PARALLEL_ROWS {
-                chunk.par_iter().map(one).collect()
-            } else {
-                chunk.iter().map(one).collect()
+        if self.adopt() {
+            self.arrow = self.schema.arrow_schema();
+        }
+        let mut discovered = self.policy == SchemaPolicy::Freeze;
+        loop {
+            let decoded = self.decode_pieces(page, parent);
+            // Decoding tells whether any key was unknown; only then can discovery find
+            // anything, and then the page is decoded again in the wider schema. A page
+            // that fails is checked first too, so `fail` names the unknown field as before.
+            let unknown = match &decoded {
+                Ok(pieces) => pieces.iter().any(|r| r.unknown),
+                Err(_) => true,
             };
-            let mut rows = Vec::with_capacity(projected.len());
-            for p in projected {
-                let p = p?;
-                self.stats.rows += 1;
-                self.stats.excluded += p.excluded;
-                for k in p.rescued {
+            if unknown && !discovered {
+                discovered = true;
+                if self.widen_for(page)? {
+                    self.arrow = self.schema.arrow_schema();
+                    continue;
+                }
+            }
+            let mut out = Vec::new();
+            for rows in decoded? {
+                self.stats.rows += rows.batch.num_rows() as u64;
+                self.stats.excluded += rows.excluded;
+                for k in rows.rescued {
                     *self.stats.rescued.entry(k).or_default() += 1;
                 }
-                rows.push(p.row);
+                out.push(rows.batch);
             }
-            let err = |source| DecodeError::Arrow {
-                table: self.schema.table.clone(),
-                source,
-            };
-            self.decoder.serialize(&rows).map_err(err)?;
-            if let Some(b) = self.decoder.flush().map_err(err)? {
-                out.push(conform(&b, &self.arrow).map_err(err)?);
-            }
+            return Ok(out);
         }
-        Ok(out)
     }
 
-    /// Adopts what other decoders of the table discovered, then discovers in `records`;
-    /// returns whether this decoder's schema changed.
-    fn widen_for(&mut self, records: &[Value]) -> Result<bool, DecodeError> {
+    /// The page in pieces of at most `CHUNK_ROWS`, spread over the cores, in page order.
+    fn decode_pieces(
+        &self,
+        page: &RawPage,
+        parent: Option<&str>,
+    ) -> Result<Vec<build::Rows>, DecodeError> {
+        let n = page.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let (schema, arrow) = (&self.schema, &self.arrow);
+        let one = |range: std::ops::Range<usize>| {
+            build::decode_records(schema, arrow, range.map(|i| page.record(i)), parent)
+        };
+        if n < PARALLEL_ROWS {
+            return Ok(vec![one(0..n)?]);
+        }
+        let pieces = n
+            .div_ceil(CHUNK_ROWS)
+            .max(rayon::current_num_threads().min(n / PARALLEL_ROWS));
+        let size = n.div_ceil(pieces);
+        (0..pieces)
+            .into_par_iter()
+            .map(|p| one(p * size..((p + 1) * size).min(n)))
+            .collect()
+    }
+
+    /// Takes what other decoders of the table discovered; returns whether it was anything.
+    fn adopt(&mut self) -> bool {
         let Some((shared, version)) = self.shared.clone() else {
-            return self.discover(records);
+            return false;
+        };
+        let guard = shared.lock();
+        if guard.0 == version {
+            return false;
+        }
+        self.schema = guard.1.clone();
+        self.shared = Some((shared.clone(), guard.0));
+        true
+    }
+
+    /// Adopts what other decoders of the table discovered, then discovers in `page`;
+    /// returns whether this decoder's schema changed.
+    fn widen_for(&mut self, page: &RawPage) -> Result<bool, DecodeError> {
+        let Some((shared, version)) = self.shared.clone() else {
+            return self.discover(page);
         };
         let mut guard = shared.lock();
         let adopted = guard.0 != version;
         if adopted {
             self.schema = guard.1.clone();
-            self.consumed = Consumed::of(&self.schema);
         }
-        let found = self.discover(records)?;
+        let found = self.discover(page)?;
         if found {
             guard.0 += 1;
             guard.1 = self.schema.clone();
@@ -248,14 +302,16 @@ impl BatchDecoder {
 
     /// Finds fields the schema does not know; under `evolve` adds them, under `fail` stops.
     /// Returns whether the schema changed.
-    fn discover(&mut self, records: &[Value]) -> Result<bool, DecodeError> {
+    fn discover(&mut self, page: &RawPage) -> Result<bool, DecodeError> {
         let mut changed = false;
-        for rec in records {
-            let Some(obj) = rec.as_object() else { continue };
+        let mut consumed = Consumed::of(&self.schema);
+        for text in page.records() {
+            let Ok(rec) = Val::parse(text) else { continue };
+            let Val::Obj(obj) = &rec else { continue };
             let mut unknown = Vec::new();
-            unknown_paths(obj, &self.consumed, "", &mut unknown);
+            unknown_paths(obj, &consumed, "", &mut unknown);
             for (path, v) in unknown {
-                self.refuse_if_fail(&path, rec)?;
+                self.refuse_if_fail(&path, &rec)?;
                 let Some(ty) = infer(v) else { continue };
                 let taken: Vec<&str> = self
                     .schema
@@ -271,7 +327,7 @@ impl BatchDecoder {
                 self.schema
                     .columns
                     .push(Column::discovered(name, path.clone(), ty, &self.run_id));
-                self.consumed.insert(&path);
+                consumed.insert(&path);
                 changed = true;
             }
             let (policy, run_id) = (self.policy, self.run_id.clone());
@@ -280,13 +336,13 @@ impl BatchDecoder {
                 if c.source().starts_with('$') {
                     continue;
                 }
-                if let Some(v) = lookup(rec, c.source()) {
+                if let Some(v) = lookup(&rec, c.source()) {
                     widen(&mut c.ty, v, &c.name, &run_id, &mut nested);
                 }
             }
             if let Some((field, _)) = nested.first() {
                 if policy == SchemaPolicy::Fail {
-                    return Err(self.unknown_field(field, rec));
+                    return Err(self.unknown_field(field, &rec));
                 }
             }
             for (_, line) in nested {
@@ -297,17 +353,17 @@ impl BatchDecoder {
         Ok(changed)
     }
 
-    fn refuse_if_fail(&self, field: &str, rec: &Value) -> Result<(), DecodeError> {
+    fn refuse_if_fail(&self, field: &str, rec: &Val) -> Result<(), DecodeError> {
         if self.policy == SchemaPolicy::Fail {
             return Err(self.unknown_field(field, rec));
         }
         Ok(())
     }
 
-    fn unknown_field(&self, field: &str, rec: &Value) -> DecodeError {
+    fn unknown_field(&self, field: &str, rec: &Val) -> DecodeError {
         let id = ["_id", "id"]
             .iter()
-            .find_map(|k| rec.get(*k).and_then(Value::as_str))
+            .find_map(|k| rec.get(k).and_then(Val::as_str))
             .unwrap_or("(none)");
         DecodeError::UnknownField {
             table: self.schema.table.clone(),
@@ -315,6 +371,14 @@ impl BatchDecoder {
             record: id.into(),
         }
     }
+}
+
+/// Microseconds since the epoch of an RFC 3339 string.
+pub fn parse_timestamp_us(s: &str) -> Option<i64> {
+    let t = DateTime::parse_from_rfc3339(s).ok()?;
+    t.timestamp()
+        .checked_mul(1_000_000)?
+        .checked_add(t.timestamp_subsec_micros() as i64)
 }
 
 #[cfg(test)]

@@ -2,10 +2,30 @@
 //! schemas, and the chunked and parallel paths agreeing.
 
 use super::*;
+use crate::model::batch::conform;
 use crate::model::{schema, RESCUED};
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type, TimestampMicrosecondType};
-use serde_json::json;
+use serde_json::{json, Value};
+
+/// Pages of values, as the source hands them over: serialised, then decoded from bytes.
+trait DecodeValues {
+    fn decode_values(
+        &mut self,
+        records: &[Value],
+        parent: Option<&str>,
+    ) -> Result<Vec<RecordBatch>, DecodeError>;
+}
+
+impl DecodeValues for BatchDecoder {
+    fn decode_values(
+        &mut self,
+        records: &[Value],
+        parent: Option<&str>,
+    ) -> Result<Vec<RecordBatch>, DecodeError> {
+        self.decode(&RawPage::from_values(records), parent)
+    }
+}
 
 fn schema() -> TableSchema {
     TableSchema::parse(
@@ -41,7 +61,7 @@ fn projects_types_and_rescues_misfits() {
         json!({"_id": "a", "unix_uid": 5, "created": "2024-03-05T17:21:09.123Z", "mfa": {"configured": true}, "tags": ["x"], "attributes": [{"name": "a.b c", "value": "1"}], "secret": "s", "to": {"id": "t1"}}),
         json!({"_id": "b", "unix_uid": "uid-6", "created": null, "mfa": {"configured": true, "new_key": 1}, "tags": ["x", 2], "extra": "e", "to": {"id": "t2", "type": "user"}}),
     ];
-    let batches = d.decode(&recs, Some("p1")).expect("decode");
+    let batches = d.decode_values(&recs, Some("p1")).expect("decode");
     assert_eq!(batches.len(), 1);
     let b = &batches[0];
     assert_eq!(b.num_rows(), 2);
@@ -91,7 +111,7 @@ fn a_large_page_projected_in_parallel_equals_small_pages_in_order() {
         let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
         let batches: Vec<RecordBatch> = pages
             .iter()
-            .flat_map(|p| d.decode(p, None).expect("decode"))
+            .flat_map(|p| d.decode_values(p, None).expect("decode"))
             .collect();
         let b = arrow::compute::concat_batches(&d.arrow_schema(), &batches).expect("concat");
         (b, d.stats().clone())
@@ -118,14 +138,14 @@ fn evolve_adds_columns_and_struct_fields_and_keeps_misfits() {
     let mut d =
         BatchDecoder::with_policy(schema(), SchemaPolicy::Evolve, "run-1").expect("decoder");
     let first = d
-        .decode(&[json!({"_id": "a", "mfa": {"configured": true}})], None)
+        .decode_values(&[json!({"_id": "a", "mfa": {"configured": true}})], None)
         .expect("page 1");
     assert_eq!(first[0].num_columns(), 9);
     let page2 = vec![
         json!({"_id": "b", "a.b c": "dots", "A.b C": "collides", "Team Name": 3, "mfa": {"configured": false, "enrolledAt": "x"}, "to": {"id": "t", "kind": "k"}}),
         json!({"_id": "c", "a.b c": 7, "unix_uid": 1.5}),
     ];
-    let batches = d.decode(&page2, None).expect("page 2");
+    let batches = d.decode_values(&page2, None).expect("page 2");
     let b = &batches[0];
     let names: Vec<String> = b
         .schema()
@@ -209,14 +229,14 @@ fn evolve_adds_columns_and_struct_fields_and_keeps_misfits() {
 fn fail_policy_names_table_field_and_record() {
     let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Fail, "run-1").expect("decoder");
     let err = d
-        .decode(
+        .decode_values(
             &[json!({"_id": "a"}), json!({"_id": "rec-9", "surprise": 1})],
             None,
         )
         .expect_err("fails");
     assert_eq!(err.to_string(), "table t: field surprise is not in the schema (schema policy `fail`); example record id rec-9");
     let err = d
-        .decode(&[json!({"_id": "rec-3", "mfa": {"new": true}})], None)
+        .decode_values(&[json!({"_id": "rec-3", "mfa": {"new": true}})], None)
         .expect_err("fails");
     assert_eq!(err.to_string(), "table t: field mfa/new is not in the schema (schema policy `fail`); example record id rec-3");
 }
@@ -242,7 +262,7 @@ fn sanitised_names_are_sql_safe_and_deterministic() {
 fn missing_required_column_names_table_and_column() {
     let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
     let err = d
-        .decode(&[json!({"unix_uid": 1})], None)
+        .decode_values(&[json!({"unix_uid": 1})], None)
         .expect_err("must fail");
     assert!(
         err.to_string()
@@ -272,10 +292,10 @@ fn decoders_sharing_a_schema_agree_on_every_column() {
     let mut a = BatchDecoder::sharing(&shared, SchemaPolicy::Evolve, "r").expect("a");
     let mut b = BatchDecoder::sharing(&shared, SchemaPolicy::Evolve, "r").expect("b");
     // Org b sees an empty list first (JSON text), org a a list of objects.
-    b.decode(&[json!({"_id": "b1", "keys": [], "mfa": {"y": 1}})], None)
+    b.decode_values(&[json!({"_id": "b1", "keys": [], "mfa": {"y": 1}})], None)
         .expect("b");
     let batches = a
-        .decode(
+        .decode_values(
             &[json!({"_id": "a1", "keys": [{"k": "v"}], "mfa": {"x": true}})],
             None,
         )
@@ -294,7 +314,8 @@ fn decoders_sharing_a_schema_agree_on_every_column() {
         ]
     );
     // b's next page adopts a's field: one schema, one field order, for both.
-    b.decode(&[json!({"_id": "b2"})], None).expect("b again");
+    b.decode_values(&[json!({"_id": "b2"})], None)
+        .expect("b again");
     assert_eq!(a.arrow_schema(), b.arrow_schema());
     assert_eq!(
         shared.widened().expect("widened").columns,

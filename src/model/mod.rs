@@ -1,15 +1,18 @@
 //! The bottom layer: names, types and on-disk formats every stage shares, and nothing
 //! else. Partitions and the lake layout (`partition`), the run manifest (`run`) and the
-//! state file (`state`) with their format versions, table schemas (`schema`), exit codes
-//! and crash points. It imports no other module of the crate.
+//! state file (`state`) with their format versions, table schemas (`schema`), a page of raw
+//! JSON records as it passes from source to decoder (`page`), exit codes and crash
+//! points. It imports no other module of the crate.
 
 pub mod batch;
 pub mod hooks;
+pub mod page;
 pub mod partition;
 pub mod run;
 pub mod schema;
 pub mod state;
 
+pub use page::RawPage;
 pub use partition::{DateKey, Layout, Partition, EVENTS};
 pub use run::{
     FileEntry, RequestCounts, RunManifest, RunOutcome, SourceInfo, TableOutcome, TableRun,

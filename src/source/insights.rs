@@ -9,8 +9,10 @@ use serde_json::{json, Value};
 
 use std::collections::HashSet;
 
+use super::body::{event_id, Shape};
 use super::pages::{Page, Pages};
 use super::{ApiClient, SourceError};
+use crate::model::RawPage;
 
 /// The largest page the service allows.
 pub const MAX_EVENTS_PAGE: usize = 10_000;
@@ -59,7 +61,7 @@ impl EventPages {
     }
 
     /// The next page of events, or `None` after the last.
-    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    pub async fn next_records(&mut self) -> Result<Option<RawPage>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -68,8 +70,8 @@ impl EventPages {
             m.insert("search_after".into(), c.clone());
         }
         self.page += 1;
-        let (v, headers) = self.client.post_json(&self.url, &body).await?;
-        let Value::Array(events) = v else {
+        let (v, headers) = self.client.get_page(&self.url, Some(&body)).await?;
+        let Shape::Array(events) = v else {
             return Err(SourceError::Body {
                 url: format!("{} (page {})", self.url, self.page),
                 attempts: 1,
@@ -123,7 +125,7 @@ impl EventPages {
 /// The pages of one events query, fetched ahead by [`EventPages::prefetch`]. Dropping it
 /// stops the fetch, retries included.
 pub struct PrefetchedPages {
-    rx: tokio::sync::mpsc::Receiver<Result<Option<Vec<Value>>, SourceError>>,
+    rx: tokio::sync::mpsc::Receiver<Result<Option<RawPage>, SourceError>>,
     task: tokio::task::JoinHandle<()>,
     url: String,
     done: bool,
@@ -132,7 +134,7 @@ pub struct PrefetchedPages {
 impl PrefetchedPages {
     /// The next page of events, or `None` after the last. A fetch task that ended without
     /// saying so is an error, never a short day.
-    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    pub async fn next_records(&mut self) -> Result<Option<RawPage>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -177,17 +179,14 @@ impl EventDayPages {
 
 impl Pages for EventDayPages {
     async fn next_page(&mut self) -> Result<Option<Page>, SourceError> {
-        let Some(page) = self.pages.next_records().await? else {
+        let Some(mut records) = self.pages.next_records().await? else {
             return Ok(None);
         };
         let seen = &mut self.seen;
-        let records = page
-            .into_iter()
-            .filter(|e| match e.get("id").and_then(Value::as_str) {
-                Some(id) => seen.insert(id.to_string()),
-                None => true,
-            })
-            .collect();
+        records.retain(|e| match event_id(e) {
+            Some(id) => seen.insert(id),
+            None => true,
+        });
         Ok(Some(Page {
             records,
             parent: None,

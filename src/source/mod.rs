@@ -3,6 +3,7 @@
 //! with jittered exponential backoff (5xx, 429 with `Retry-After`, resets, truncated or
 //! unparsable bodies), request counting, and pagination (`pages`).
 
+pub mod body;
 pub mod insights;
 pub mod limit;
 pub mod pages;
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 pub use insights::{EventDayPages, EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
-pub use pages::{object_id, Api, FanOutPages, Page, PageStream, Pages, PAGE_LIMIT};
+pub use pages::{Api, FanOutPages, Page, PageStream, Pages, PAGE_LIMIT};
 
 /// A JumpCloud API key. It is sent as a sensitive header and never printed: `Debug` shows
 /// `ApiKey(***)` and there is no `Display`.
@@ -195,8 +196,8 @@ impl std::fmt::Debug for Token {
     }
 }
 
-enum Attempt {
-    Done(Value, HeaderMap),
+enum Attempt<T> {
+    Done(T, HeaderMap),
     Retry {
         message: String,
         status: Option<u16>,
@@ -327,12 +328,12 @@ impl ApiClient {
 
     /// `GET {base}/api/{path}` (v1) or `{base}/api/v2/{path}` (v2), parsed as JSON, retried.
     pub async fn get_json(&self, url: &str) -> Result<Value, SourceError> {
-        self.send(url, None).await.map(|(v, _)| v)
+        self.send(url, None, value).await.map(|(v, _)| v)
     }
 
     /// Like `get_json`, with the response headers.
     pub async fn get_with_headers(&self, url: &str) -> Result<(Value, HeaderMap), SourceError> {
-        self.send(url, None).await
+        self.send(url, None, value).await
     }
 
     /// `POST url` with a JSON body, retried like a GET (Directory Insights queries are
@@ -342,14 +343,25 @@ impl ApiClient {
         url: &str,
         body: &Value,
     ) -> Result<(Value, HeaderMap), SourceError> {
-        self.send(url, Some(body)).await
+        self.send(url, Some(body), value).await
     }
 
-    async fn send(
+    /// A page of records: `GET url`, or `POST url` with `query`; the answer's records are
+    /// located, not parsed (see `body`).
+    pub async fn get_page(
+        &self,
+        url: &str,
+        query: Option<&Value>,
+    ) -> Result<(body::Shape, HeaderMap), SourceError> {
+        self.send(url, query, body::split).await
+    }
+
+    async fn send<T>(
         &self,
         url: &str,
         body: Option<&Value>,
-    ) -> Result<(Value, HeaderMap), SourceError> {
+        parse: fn(bytes::Bytes) -> Result<T, String>,
+    ) -> Result<(T, HeaderMap), SourceError> {
         let mut attempt = 0;
         let mut renewals = 0;
         loop {
@@ -360,7 +372,7 @@ impl ApiClient {
                 let bearer = self.bearer(false).await?;
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let t0 = Instant::now();
-                let o = self.try_send(url, body, bearer).await;
+                let o = self.try_send(url, body, bearer, parse).await;
                 match &o {
                     Ok(Attempt::Done(..)) => self.pacer.on_success(t0.elapsed()),
                     Ok(Attempt::Retry {
@@ -440,12 +452,13 @@ impl ApiClient {
         capped.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
-    async fn try_send(
+    async fn try_send<T>(
         &self,
         url: &str,
         body: Option<&Value>,
         bearer: Option<HeaderValue>,
-    ) -> Result<Attempt, SourceError> {
+        parse: fn(bytes::Bytes) -> Result<T, String>,
+    ) -> Result<Attempt<T>, SourceError> {
         let req = match body {
             None => self.http.get(url),
             Some(b) => self
@@ -493,7 +506,7 @@ impl ApiClient {
             }
         };
         if status.is_success() {
-            return match serde_json::from_slice(&body) {
+            return match parse(body) {
                 Ok(v) => Ok(Attempt::Done(v, headers)),
                 Err(e) => Ok(Attempt::Retry {
                     message: format!("invalid JSON: {e}"),
@@ -538,6 +551,10 @@ impl ApiClient {
             }),
         }
     }
+}
+
+fn value(body: bytes::Bytes) -> Result<Value, String> {
+    serde_json::from_slice(&body).map_err(|e| e.to_string())
 }
 
 /// The `message` of a JSON error body (whatever its shape), or the start of a non-JSON one.

@@ -8,9 +8,10 @@ use std::future::Future;
 
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use serde_json::Value;
 
+use super::body::{record_id, Shape};
 use super::{ApiClient, SourceError};
+use crate::model::RawPage;
 
 /// The API family of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +22,11 @@ pub enum Api {
     V2,
 }
 
-/// One page of records; in a fan-out, the id of the parent object they belong to.
+/// One page of records, as the bytes they came in; in a fan-out, the id of the parent
+/// object they belong to.
 #[derive(Debug, Default)]
 pub struct Page {
-    pub records: Vec<Value>,
+    pub records: RawPage,
     pub parent: Option<String>,
 }
 
@@ -105,21 +107,24 @@ impl<'a> PageStream<'a> {
     }
 
     /// The next page's records, or `None` after the last.
-    pub async fn next_records(&mut self) -> Result<Option<Vec<Value>>, SourceError> {
+    pub async fn next_records(&mut self) -> Result<Option<RawPage>, SourceError> {
         if self.done {
             return Ok(None);
         }
         let url = self.url();
-        let body = self.client.get_json(&url).await?;
+        let (body, _) = self.client.get_page(&url, None).await?;
         let (records, total) = match (self.api, body) {
-            (Api::V1, Value::Object(mut m)) => {
-                let total = m.get("totalCount").and_then(Value::as_u64);
-                match m.remove("results") {
-                    Some(Value::Array(a)) => (a, total),
-                    _ => return Err(shape_error(&url, "a v1 envelope without a results array")),
-                }
-            }
-            (Api::V2, Value::Array(a)) => (a, None),
+            (
+                Api::V1,
+                Shape::Object {
+                    total_count,
+                    results,
+                },
+            ) => match results {
+                Some(a) => (a, total_count),
+                None => return Err(shape_error(&url, "a v1 envelope without a results array")),
+            },
+            (Api::V2, Shape::Array(a)) => (a, None),
             (Api::V1, _) => return Err(shape_error(&url, "not a {totalCount, results} envelope")),
             (Api::V2, _) => return Err(shape_error(&url, "not a JSON array")),
         };
@@ -152,7 +157,7 @@ impl Pages for PageStream<'_> {
     }
 }
 
-type Child<'a> = (String, PageStream<'a>, Option<Vec<Value>>);
+type Child<'a> = (String, PageStream<'a>, Option<RawPage>);
 
 /// For every object of a parent collection, the pages of one v2 list at `path` with `{id}`
 /// replaced by the parent's id, in parent order. Each parent's first page is fetched
@@ -216,7 +221,7 @@ impl Pages for FanOutPages<'_> {
                 return Ok(None);
             };
             let ids = page
-                .iter()
+                .records()
                 .map(|p| parent_id(p, self.client, self.parent_route))
                 .collect::<Result<Vec<_>, _>>()?;
             let (client, path) = (self.client, self.path);
@@ -232,17 +237,9 @@ impl Pages for FanOutPages<'_> {
     }
 }
 
-/// The id of a v1 (`_id`) or v2 (`id`) object.
-pub fn object_id(v: &Value) -> &str {
-    v.get("_id")
-        .or_else(|| v.get("id"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
 /// A parent object's id, checked before it goes into a URL path.
-fn parent_id(v: &Value, client: &ApiClient, route: &str) -> Result<String, SourceError> {
-    let id = object_id(v);
+fn parent_id(record: &[u8], client: &ApiClient, route: &str) -> Result<String, SourceError> {
+    let id = record_id(record).unwrap_or_default();
     if id.is_empty()
         || !id
             .bytes()
@@ -257,5 +254,5 @@ fn parent_id(v: &Value, client: &ApiClient, route: &str) -> Result<String, Sourc
             ),
         });
     }
-    Ok(id.to_string())
+    Ok(id)
 }
