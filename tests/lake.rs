@@ -354,14 +354,16 @@ async fn verify_lists_every_mismatch(b: Backend) {
     );
 }
 
-/// A file past the upload buffer (10 MiB) goes up as a multipart upload and lands whole.
+/// A file past the upload buffer (5 MiB) goes up as a multipart upload and lands whole;
+/// its row groups end at their byte budget long before their row limit.
 async fn large_files_are_uploaded_whole(b: Backend) {
     use arrow::array::{RecordBatch, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
     let lake = b.lake();
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
     let opts = jclake::sink::WriteOptions {
-        row_group_rows: 4096,
+        row_group_rows: 1_000_000,
+        row_group_bytes: 4 << 20,
         file_rows: 1_000_000,
         zstd_level: 1,
     };
@@ -391,7 +393,7 @@ async fn large_files_are_uploaded_whole(b: Backend) {
     assert_eq!(files[0].rows, rows as u64);
     assert!(
         files[0].bytes > 11 * 1024 * 1024,
-        "{} bytes: past the 10 MiB buffer",
+        "{} bytes: past the 5 MiB buffer",
         files[0].bytes
     );
     let meta = lake.store().head(&files[0].staged).await.expect("uploaded");
@@ -404,15 +406,19 @@ async fn large_files_are_uploaded_whole(b: Backend) {
         .bytes()
         .await
         .expect("bytes");
-    let n: usize = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .expect("footer")
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("footer");
+    // 24 MB of text (about 12 MB encoded) in row groups of at most 4 MiB held: never one
+    // row group of 48,000 rows.
+    let groups = reader.metadata().num_row_groups();
+    assert!((3..=48).contains(&groups), "{groups} row groups");
+    let n: usize = reader
         .build()
         .expect("reader")
         .map(|b| b.expect("batch").num_rows())
         .sum();
     assert_eq!(n, rows);
 
-    // A writer dropped past the 10 MiB buffer (a table that failed mid-file) aborts its
+    // A writer dropped past the 5 MiB buffer (a table that failed mid-file) aborts its
     // multipart upload: the store lists no incomplete upload under it.
     let mut w = jclake::sink::SnapshotWriter::new(
         &lake,

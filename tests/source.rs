@@ -93,7 +93,8 @@ async fn faults_leave_the_lake_identical_to_a_fault_free_run() {
     .expect("sim");
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (dir.path().join("clean"), dir.path().join("faulty"));
-    let settings = "events_page_size = 300";
+    // Small pages: enough requests for every kind of fault to strike.
+    let settings = "events_page_size = 100";
     let run_a = export(&clean, &a, None).settings(settings).run().await;
     let run_b = export(&faulty, &b, None).settings(settings).run().await;
     assert_eq!(run_a.outcome, RunOutcome::Succeeded);

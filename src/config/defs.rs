@@ -254,6 +254,15 @@ pub const CONCURRENCY: Setting = Setting {
         "snapshot tables exported at once; the event stream runs beside them",
     )
 };
+pub const MEMORY_LIMIT_MB: Setting = Setting {
+    default: DefaultValue::Value("128"),
+    value_name: "MIB",
+    ..setting(
+        "memory_limit_mb",
+        int(32, 1 << 20),
+        "memory budget in MiB, shared by pages in flight, row groups held and upload buffers: peak RSS stays near it whatever the org's size",
+    )
+};
 pub const FANOUT_CONCURRENCY: Setting = Setting {
     scope: Scope::File,
     default: DefaultValue::Value("8"),
@@ -271,7 +280,7 @@ pub const ROW_GROUP_ROWS: Setting = Setting {
     ..setting(
         "row_group_rows",
         int(1, u64::MAX),
-        "rows per Parquet row group (bounds the writer's memory)",
+        "rows per Parquet row group at most (a row group is also cut at its share of memory_limit_mb)",
     )
 };
 pub const FILE_ROWS: Setting = Setting {
@@ -419,6 +428,7 @@ pub const ALL: &[&Setting] = &[
     &MAX_IN_FLIGHT,
     &RETRY_MAX_ATTEMPTS,
     &CONCURRENCY,
+    &MEMORY_LIMIT_MB,
     &FANOUT_CONCURRENCY,
     &ROW_GROUP_ROWS,
     &FILE_ROWS,

@@ -76,6 +76,7 @@ pub fn resolve(l: &Layers, today: NaiveDate) -> Result<ExportConfig, ConfigError
         lock_ttl: Duration::from_secs(l.value::<u64>(&LOCK_TTL_SECONDS)?.max(10)),
         wait_for_lock: l.get(&WAIT_FOR_LOCK)?.map(Duration::from_secs),
         concurrency: l.value(&CONCURRENCY)?,
+        memory_limit_mb: l.value(&MEMORY_LIMIT_MB)?,
         fanout_concurrency: l.value(&FANOUT_CONCURRENCY)?,
         lake,
         s3,

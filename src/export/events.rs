@@ -2,11 +2,15 @@
 //! UTC day per window. A run reads every day from the day of `complete_through - lookback`
 //! (or from `since` on the first run) up to its own start, each day as one query paged to
 //! its end, de-duplicated by event id, written whole and published over that day's
-//! partition; only then does `state.json` advance past the day. A rerun after any failure
-//! reads the unfinished days again and replaces them: no event twice, none skipped, late
-//! events inside the look-back picked up.
+//! partition; only then does `state.json` advance past the day. Several days are read at
+//! once (`days_in_flight`, one pacer for all) and committed in day order; a leading run of
+//! days without events is found with a few `/events/count` queries and not read at all,
+//! and days without events are committed with the next day that has some. A rerun after
+//! any failure reads the unfinished days again and replaces them: no event twice, none
+//! skipped, late events inside the look-back picked up.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures::StreamExt;
 
 use super::stage::{from_manifest, Stager};
 use super::{EventsSettings, TableError};
@@ -15,7 +19,7 @@ use crate::decode::{BatchDecoder, SchemaPolicy};
 use crate::manifest;
 use crate::manifest::commit::{self, Intent};
 use crate::model::hooks::{crash_point, CrashPoint};
-use crate::model::{EventsState, Partition, RunManifest, TableRun, EVENTS};
+use crate::model::{EventsState, Partition, RunManifest, TableOutcome, TableRun, EVENTS};
 use crate::source::{ApiClient, EventDayPages, EventQuery};
 
 /// How far back Directory Insights keeps events on most plans.
@@ -26,6 +30,8 @@ pub(super) struct EventsJob {
     pub stager: Stager,
     pub policy: SchemaPolicy,
     pub settings: EventsSettings,
+    /// Day queries in flight at once.
+    pub days_in_flight: usize,
     /// The run's fixed end: every query stops here, so a page never moves under us.
     pub end: DateTime<Utc>,
     /// The run manifest so far (no tables), rewritten after each committed day.
@@ -118,55 +124,194 @@ impl EventsJob {
             return Ok(());
         };
         let declared = resource.schema().map_err(|e| fail(e.into()))?;
-        let mut decoder: BatchDecoder = self
-            .stager
-            .decoder(EVENTS, &declared, self.policy)
-            .await
-            .map_err(fail)?;
-        for (day, start, stop) in day_windows(from, since, self.end) {
-            let partition = Partition::event_day(self.org.as_deref(), Some(day));
-            let query = EventQuery {
-                services: self.settings.services.clone(),
-                start,
-                end: stop,
-                page_size: self.settings.page_size,
-            };
-            // The next page is fetched while this one is decoded and written: the network
-            // and the JSON parse on one core, decode and Parquet encode on the other.
-            let pages = EventDayPages::new(&self.client, &query);
-            let staged = self
-                .stager
-                .stage(EVENTS, &partition, pages, &mut decoder)
+        let days = day_windows(from, since, self.end);
+        let skip = self.leading_empty_days(&days).await;
+        let (stager, client, org) = (self.stager.clone(), self.client.clone(), self.org.clone());
+        let (settings, policy) = (self.settings.clone(), self.policy);
+        let mut staged = futures::stream::iter(days.into_iter().enumerate())
+            .map(move |(i, (day, start, stop))| {
+                let (stager, client) = (stager.clone(), client.clone());
+                let (declared, settings) = (declared.clone(), settings.clone());
+                let partition = Partition::event_day(org.as_deref(), Some(day));
+                async move {
+                    if i < skip {
+                        return Ok((Pending::empty(partition, &declared), stop));
+                    }
+                    // Each day its own decoder, over the table's one schema for the run.
+                    let mut decoder: BatchDecoder = stager
+                        .decoder(EVENTS, &declared, policy)
+                        .await
+                        .map_err(|e| (partition.clone(), e))?;
+                    let query = EventQuery {
+                        services: settings.services.clone(),
+                        start,
+                        end: stop,
+                        page_size: settings.page_size,
+                    };
+                    // The next page is fetched while this one is decoded and written.
+                    let pages = EventDayPages::new(&client, &query);
+                    let staged = stager
+                        .stage(EVENTS, &partition, pages, &mut decoder)
+                        .await
+                        .map_err(|e| (partition.clone(), e))?;
+                    Ok((
+                        Pending {
+                            run: staged.run,
+                            step: staged.step,
+                        },
+                        stop,
+                    ))
+                }
+            })
+            .buffered(self.days_in_flight.max(1));
+        // Days commit in day order. A day without events publishes nothing, so it waits
+        // to be committed with the next day that has some, or with the last day.
+        let mut waiting: Vec<TableRun> = Vec::new();
+        let mut last = None;
+        while let Some(next) = staged.next().await {
+            let (day, stop) = next?;
+            windows.push(day.run.clone());
+            let partition = day.run.partition.clone();
+            waiting.push(day.run);
+            match day.step {
+                None => last = Some((partition, stop)),
+                Some(step) => {
+                    last = None;
+                    let days = std::mem::take(&mut waiting);
+                    self.commit(days, Some(step), since, stop)
+                        .await
+                        .map_err(|e| (partition, e))?;
+                }
+            }
+        }
+        drop(staged);
+        if let Some((partition, stop)) = last {
+            let days = std::mem::take(&mut waiting);
+            self.commit(days, None, since, stop)
                 .await
-                .map_err(|e| (partition.clone(), e))?;
-            let rows = staged.run.rows;
-            windows.push(staged.run.clone());
-            let mut committed = self.committed.lock().await;
-            committed.push(staged.run);
-            self.header.tables = committed.clone();
-            let seq = committed.len() as u32;
-            let intent = Intent {
-                manifest: self.header.clone(),
-                publish: staged.step.into_iter().collect(),
-                events: Some(EventsState {
-                    since,
-                    complete_through: stop,
-                    last_run_id: self.stager.run_id.clone(),
-                }),
-                events_org: self.org.clone(),
-                retire: Vec::new(),
-                // A widened schema is saved with the first day that may hold its columns,
-                // as the run has it now (with what other orgs' streams added).
-                schemas: self.stager.widened(EVENTS).into_iter().collect(),
-            };
-            // Event days commit in order, before the run's final commit (the last intent).
-            commit::commit(lake, &intent, seq)
-                .await
-                .map_err(|e| (partition.clone(), from_manifest(e, EVENTS)))?;
-            tracing::info!(%partition, rows, "events day committed");
-            crash_point(CrashPoint::AfterEventsDay);
+                .map_err(|e| (partition, e))?;
         }
         Ok(())
+    }
+
+    /// How many days at the start of `days` have no events, from `/events/count` over
+    /// halves of the range: a new lake's 90-day backfill of an org with a month of events
+    /// then costs a few counts instead of two months of empty queries. Too few days to be
+    /// worth a count, or a count that fails: none are skipped.
+    async fn leading_empty_days(
+        &self,
+        days: &[(NaiveDate, DateTime<Utc>, DateTime<Utc>)],
+    ) -> usize {
+        if days.len() <= 2 {
+            return 0;
+        }
+        let count = |a: usize, b: usize| {
+            let query = EventQuery {
+                services: self.settings.services.clone(),
+                start: days[a].1,
+                end: days[b].2,
+                page_size: self.settings.page_size,
+            };
+            let client = self.client.clone();
+            async move { query.count(&client).await }
+        };
+        let n = days.len();
+        match count(0, n - 1).await {
+            Ok(0) => return n,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "event count failed; every day is queried");
+                return 0;
+            }
+        }
+        // The first day with events lies in [lo, hi].
+        let (mut lo, mut hi) = (0, n - 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match count(lo, mid).await {
+                Ok(0) => lo = mid + 1,
+                Ok(_) => hi = mid,
+                Err(_) => break,
+            }
+        }
+        lo
+    }
+
+    /// Commits `days` (their entries) with the files of the last of them, if it has any,
+    /// and moves the stream's state to `through`.
+    async fn commit(
+        &mut self,
+        days: Vec<TableRun>,
+        step: Option<crate::manifest::commit::PublishStep>,
+        since: DateTime<Utc>,
+        through: DateTime<Utc>,
+    ) -> Result<(), TableError> {
+        let lake = &self.stager.lake;
+        let rows: u64 = days.iter().map(|d| d.rows).sum();
+        let (first, last) = match (days.first(), days.last()) {
+            (Some(a), Some(b)) => (a.partition.to_string(), b.partition.to_string()),
+            _ => return Ok(()),
+        };
+        let n = days.len();
+        let mut committed = self.committed.lock().await;
+        committed.extend(days);
+        self.header.tables = committed.clone();
+        let seq = committed.len() as u32;
+        let intent = Intent {
+            manifest: self.header.clone(),
+            publish: step.into_iter().collect(),
+            events: Some(EventsState {
+                since,
+                complete_through: through,
+                last_run_id: self.stager.run_id.clone(),
+            }),
+            events_org: self.org.clone(),
+            retire: Vec::new(),
+            // A widened schema is saved with the first day that may hold its columns,
+            // as the run has it now (with what other orgs' streams added).
+            schemas: self.stager.widened(EVENTS).into_iter().collect(),
+        };
+        // Event days commit in order, before the run's final commit (the last intent).
+        commit::commit(lake, &intent, seq)
+            .await
+            .map_err(|e| from_manifest(e, EVENTS))?;
+        drop(committed);
+        if n == 1 {
+            tracing::info!(partition = %last, rows, "events day committed");
+        } else {
+            tracing::info!(from = %first, to = %last, days = n, rows, "events days committed");
+        }
+        crash_point(CrashPoint::AfterEventsDay);
+        Ok(())
+    }
+}
+
+/// A day read (or known empty), waiting for its turn to commit.
+struct Pending {
+    run: TableRun,
+    step: Option<crate::manifest::commit::PublishStep>,
+}
+
+impl Pending {
+    /// A day the counts showed to have no events: nothing read, nothing to publish.
+    fn empty(partition: Partition, declared: &crate::model::TableSchema) -> Pending {
+        Pending {
+            run: TableRun {
+                table: EVENTS.into(),
+                partition,
+                outcome: TableOutcome::Committed,
+                rows: 0,
+                bytes: 0,
+                files: Vec::new(),
+                schema_fingerprint: declared.fingerprint(),
+                rescued: Default::default(),
+                schema_changes: Vec::new(),
+                excluded: 0,
+                seconds: 0.0,
+                error: None,
+            },
+            step: None,
+        }
     }
 }
 

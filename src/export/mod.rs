@@ -23,9 +23,9 @@ use crate::model::{
     Layout, Partition, RequestCounts, RunManifest, RunOutcome, SchemaError, SourceInfo,
     TableOutcome, TableRun, TableSchema, EVENTS, RUN_MANIFEST_VERSION,
 };
-use crate::sink::{Lake, SinkError};
+use crate::sink::{Lake, SinkError, WriteOptions};
 use crate::source::{ApiClient, FanOutPages, PageStream, SourceError};
-pub use settings::{EventsSettings, ExportConfig, OrgSpec};
+pub use settings::{EventsSettings, ExportConfig, MemoryBudget, OrgSpec};
 use stage::{Staged, Stager};
 
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +202,13 @@ async fn run_locked(
         retired: Vec::new(),
         orgs: cfg.orgs.iter().map(|o| o.org_id.clone()).collect(),
     };
-    let stager = Stager::new(lake.clone(), run_id, cfg.write.clone());
+    let budget = cfg.budget();
+    tracing::debug!(?budget, "memory budget");
+    let write = WriteOptions {
+        row_group_bytes: budget.row_group_bytes,
+        ..cfg.write.clone()
+    };
+    let stager = Stager::new(lake.clone(), run_id, write);
     let committed_days = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let wants_events = cfg.tables.iter().any(|r| matches!(r.fetch, Fetch::Events));
     let events_tasks: Vec<_> = orgs
@@ -213,7 +219,11 @@ async fn run_locked(
                 client: o.client.clone(),
                 stager: stager.clone(),
                 policy: cfg.policy(EVENTS),
-                settings: cfg.events.clone(),
+                settings: EventsSettings {
+                    page_size: budget.event_page_size,
+                    ..cfg.events.clone()
+                },
+                days_in_flight: budget.event_days_in_flight,
                 // Whole milliseconds: the service's resolution.
                 end: chrono::DateTime::from_timestamp_millis(started_at.timestamp_millis())
                     .unwrap_or(started_at),

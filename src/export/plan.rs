@@ -3,14 +3,14 @@
 //! a route sends it, Directory Insights `/events/count`); no records are fetched.
 
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::events::{day_windows, stream_start};
 use super::{ExportConfig, ExportError};
 use crate::catalog::Fetch;
 use crate::manifest;
 use crate::sink::{Lake, LakeLocation};
-use crate::source::{Api, ApiClient, SourceError, PAGE_LIMIT};
+use crate::source::{Api, ApiClient, EventQuery, SourceError, PAGE_LIMIT};
 
 /// One table of the plan.
 #[derive(Debug, Clone)]
@@ -94,18 +94,14 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
                 let (since, from) = stream_start(prior.as_ref(), &cfg.events, end);
                 let days = day_windows(from, since, end);
                 let start = days.first().map(|d| d.1).unwrap_or(end);
-                let url = format!(
-                    "{}/insights/directory/v1/events/count",
-                    client.endpoints().insights_url.trim_end_matches('/')
-                );
-                let body = json!({
-                    "service": cfg.events.services,
-                    "start_time": start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    "end_time": end.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                });
-                let (v, _) = client.post_json(&url, &body).await?;
-                let n = v.get("count").and_then(Value::as_u64);
-                let size = cfg.events.page_size as u64;
+                let query = EventQuery {
+                    services: cfg.events.services.clone(),
+                    start,
+                    end,
+                    page_size: cfg.events.page_size,
+                };
+                let n = query.count(client).await.ok();
+                let size = cfg.budget().event_page_size as u64;
                 PlanLine {
                     table: r.table,
                     endpoint: format!("POST /insights/directory/v1/events, one query per UTC day, {size} per page"),

@@ -25,6 +25,8 @@ pub struct ExportConfig {
     pub tables: Vec<&'static Resource>,
     pub snapshot_date: NaiveDate,
     pub concurrency: usize,
+    /// The run's memory budget in MiB (see [`MemoryBudget`]).
+    pub memory_limit_mb: usize,
     pub fanout_concurrency: usize,
     pub write: WriteOptions,
     pub events: EventsSettings,
@@ -40,6 +42,54 @@ impl ExportConfig {
     /// The schema policy of `table`.
     pub fn policy(&self, table: &str) -> SchemaPolicy {
         self.schema_policy.get(table).copied().unwrap_or_default()
+    }
+
+    /// How `memory_limit_mb` is shared out for this run.
+    pub fn budget(&self) -> MemoryBudget {
+        MemoryBudget::new(
+            self.memory_limit_mb,
+            self.concurrency,
+            self.orgs.len().max(1),
+            self.events.page_size,
+        )
+    }
+}
+
+/// One memory budget for every buffer of a run, so peak memory follows the setting and not
+/// the org's size. Half goes to the row groups writers hold (one writer per snapshot table
+/// in progress and per event day in flight), a quarter to event pages in flight (a page
+/// being received, one waiting, one being decoded, per day in flight), and a quarter is
+/// left for the rest: upload buffers, the encoder's pages, the runtime. Snapshot pages
+/// (100 records) are small beside these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// A writer ends its row group once it holds this many bytes.
+    pub row_group_bytes: usize,
+    /// Events asked per page (at most the `events_page_size` setting).
+    pub event_page_size: usize,
+    /// Day queries of one org's event stream in flight at once.
+    pub event_days_in_flight: usize,
+}
+
+/// A Directory Insights event as JSON, generously: pages are sized with this.
+const EVENT_BYTES: usize = 1536;
+/// Event pages held per day in flight: received, waiting, decoded.
+const PAGES_PER_DAY: usize = 4;
+
+impl MemoryBudget {
+    pub fn new(limit_mb: usize, snapshot_tables: usize, streams: usize, max_page: usize) -> Self {
+        const MIB: usize = 1 << 20;
+        let limit = limit_mb.max(1) * MIB;
+        let days = (limit_mb / 64 / streams).clamp(1, 4);
+        let writers = snapshot_tables.max(1) + streams * days;
+        let pages = streams * days * PAGES_PER_DAY;
+        MemoryBudget {
+            row_group_bytes: (limit / 2 / writers).max(MIB),
+            event_page_size: (limit / 4 / pages / EVENT_BYTES)
+                .max(100)
+                .min(max_page.max(1)),
+            event_days_in_flight: days,
+        }
     }
 }
 

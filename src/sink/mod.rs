@@ -72,6 +72,9 @@ pub struct S3Options {
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
     pub row_group_rows: usize,
+    /// A row group also ends once the writer holds this many bytes (batches waiting for
+    /// the first row group, or encoded pages of the current one).
+    pub row_group_bytes: usize,
     pub file_rows: usize,
     pub zstd_level: i32,
 }
@@ -80,6 +83,7 @@ impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
             row_group_rows: 65_536,
+            row_group_bytes: 16 << 20,
             file_rows: 1_000_000,
             zstd_level: 3,
         }

@@ -25,20 +25,29 @@ pub struct StagedFile {
 /// Writes one table partition as Parquet files in staging, rolling to a new file every
 /// `file_rows` rows. The first row group waits in memory until it is full, so a column
 /// discovered in it still makes the first file; a schema that widens after a file is open
-/// closes that file and opens the next with the wider schema. Memory: one row group.
+/// closes that file and opens the next with the wider schema. Memory: one row group, which
+/// ends at `row_group_rows` rows or `row_group_bytes` bytes, whichever comes first, and
+/// an upload buffer of at most `UPLOAD_PART` bytes times `UPLOAD_PARTS`.
 pub struct SnapshotWriter {
     lake: Lake,
     schema: SchemaRef,
     props: WriterProperties,
     file_rows: usize,
     row_group_rows: usize,
+    row_group_bytes: usize,
     staging: Vec<String>,
     target: Vec<String>,
     writer: Option<OpenFile>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
+    pending_bytes: usize,
     files: Vec<StagedFile>,
 }
+
+/// The upload buffer: a file this small is one PUT; a larger one goes up in parts of this
+/// size (S3's smallest part), at most `UPLOAD_PARTS` at once.
+const UPLOAD_PART: usize = 5 << 20;
+const UPLOAD_PARTS: usize = 2;
 
 struct OpenFile {
     writer: AsyncArrowWriter<BufWriter>,
@@ -71,11 +80,13 @@ impl SnapshotWriter {
             props,
             file_rows: opts.file_rows.max(1),
             row_group_rows: opts.row_group_rows.max(1),
+            row_group_bytes: opts.row_group_bytes.max(1),
             staging,
             target,
             writer: None,
             pending: Vec::new(),
             pending_rows: 0,
+            pending_bytes: 0,
             files: Vec::new(),
         }
     }
@@ -100,12 +111,10 @@ impl SnapshotWriter {
             .iter()
             .map(String::as_str)
             .chain([name.as_str()]));
-        let writer = AsyncArrowWriter::try_new(
-            BufWriter::new(self.lake.store(), staged.clone()),
-            schema.clone(),
-            Some(self.props.clone()),
-        )
-        .map_err(|e| self.parquet_err(&staged, e))?;
+        let upload = BufWriter::with_capacity(self.lake.store(), staged.clone(), UPLOAD_PART)
+            .with_max_concurrency(UPLOAD_PARTS);
+        let writer = AsyncArrowWriter::try_new(upload, schema.clone(), Some(self.props.clone()))
+            .map_err(|e| self.parquet_err(&staged, e))?;
         self.writer = Some(OpenFile {
             writer,
             schema,
@@ -129,7 +138,10 @@ impl SnapshotWriter {
         if self.writer.is_none() && self.files.is_empty() {
             self.pending.push(batch.clone());
             self.pending_rows += batch.num_rows();
-            if self.pending_rows >= self.row_group_rows {
+            self.pending_bytes += batch.get_array_memory_size();
+            if self.pending_rows >= self.row_group_rows
+                || self.pending_bytes >= self.row_group_bytes
+            {
                 self.drain_pending().await?;
             }
             return Ok(());
@@ -141,6 +153,7 @@ impl SnapshotWriter {
     async fn drain_pending(&mut self) -> Result<(), SinkError> {
         let pending = std::mem::take(&mut self.pending);
         self.pending_rows = 0;
+        self.pending_bytes = 0;
         for b in pending {
             let wide = conform(&b, &self.schema).map_err(|e| {
                 self.parquet_err(
@@ -172,6 +185,12 @@ impl SnapshotWriter {
             offset += n;
             if open.rows >= self.file_rows as u64 {
                 self.close_file().await?;
+            } else if open.writer.memory_size() >= self.row_group_bytes {
+                // The row group is cut here, at its share of the memory budget.
+                if let Err(e) = open.writer.flush().await {
+                    let staged = open.staged.clone();
+                    return Err(self.parquet_err(&staged, e));
+                }
             }
         }
         Ok(())

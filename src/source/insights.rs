@@ -27,6 +27,39 @@ pub struct EventQuery {
     pub page_size: usize,
 }
 
+impl EventQuery {
+    fn body(&self) -> Value {
+        json!({
+            "service": self.services,
+            "start_time": self.start.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "end_time": self.end.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "limit": self.page_size.clamp(1, MAX_EVENTS_PAGE),
+            "sort": "ASC",
+        })
+    }
+
+    /// How many events the query would return: one `POST /events/count`.
+    pub async fn count(&self, client: &ApiClient) -> Result<u64, SourceError> {
+        let url = format!(
+            "{}/insights/directory/v1/events/count",
+            client.endpoints().insights_url.trim_end_matches('/')
+        );
+        let mut body = self.body();
+        if let Value::Object(m) = &mut body {
+            m.remove("limit");
+            m.remove("sort");
+        }
+        let (v, _) = client.post_json(&url, &body).await?;
+        v.get("count")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| SourceError::Body {
+                url,
+                attempts: 1,
+                message: "unexpected answer: no count".into(),
+            })
+    }
+}
+
 /// The pages of one events query.
 pub struct EventPages {
     client: ApiClient,
@@ -43,13 +76,7 @@ impl EventPages {
             "{}/insights/directory/v1/events",
             client.endpoints().insights_url.trim_end_matches('/')
         );
-        let body = json!({
-            "service": q.services,
-            "start_time": q.start.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "end_time": q.end.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "limit": q.page_size.clamp(1, MAX_EVENTS_PAGE),
-            "sort": "ASC",
-        });
+        let body = q.body();
         EventPages {
             client: client.clone(),
             url,
