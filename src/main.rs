@@ -1,8 +1,4 @@
-//! The `jclake` binary: mimalloc as its allocator, then the command line (`cli::main`).
-
-// The binary's allocator only; the library leaves the choice to whoever embeds it.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+//! The `jclake` binary: the command line (`cli::main`).
 
 fn main() -> std::process::ExitCode {
     jclake::cli::main()
