@@ -93,7 +93,12 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-bench:
+# jclake beside DuckDB (and dlt, when installed in .venv) on the same data: one table of
+# whole-process figures (benches/run.py; BENCH_QUICK=1 for small sizes, BENCH_ASSERT=1 to
+# fail on a missed target), then the simulator's own bench.
+bench: $(VENV)/.installed
+	$(CARGO) build --release --bins --example decode_file
+	$(VENV)/bin/python benches/run.py
 	$(CARGO) bench -p jclake-sim --bench sim_serve
 
 clean:
