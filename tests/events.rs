@@ -217,3 +217,54 @@ async fn a_run_that_dies_mid_stream_is_completed_by_the_rerun() {
     assert_eq!(rerun.outcome, RunOutcome::Succeeded);
     assert_exactly(&lake, &sim);
 }
+
+/// A new lake's default backfill (90 days) of an org whose events span its last 5 days:
+/// the empty days before them cost a few `/events/count` queries, not a query each, and
+/// are committed with the first day that has events. Every day is still in the manifest,
+/// in day order, and the state ends at the run's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_days_before_the_first_event_cost_a_few_counts_not_a_query_each() {
+    let sim = sim::start(sim_config()).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let run = Export::new(sim.base_url(), lake.display())
+        .arg("--tables", "events")
+        .run()
+        .await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
+    assert_exactly(&lake, &sim);
+    let days: Vec<String> = run.tables.iter().map(|t| t.partition.to_string()).collect();
+    assert!((91..=92).contains(&days.len()), "{} days", days.len());
+    let mut sorted = days.clone();
+    sorted.sort();
+    assert_eq!(days, sorted, "days in the manifest in day order");
+    assert!(run
+        .tables
+        .iter()
+        .all(|t| t.outcome == TableOutcome::Committed));
+    let with_events = run.tables.iter().filter(|t| t.rows > 0).count();
+    assert!(
+        (5..=7).contains(&with_events),
+        "{with_events} days with events"
+    );
+    // One org probe, eight counts (slices of 12 days, at once), then one query per day
+    // from the start of the first slice with events (3,000 events: one page a day).
+    let made = run.requests.made;
+    assert!(
+        made <= 1 + 8 + 12,
+        "{made} requests for {} days, {with_events} with events",
+        days.len()
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
+            .expect("json");
+    let through: chrono::DateTime<Utc> = state["events"]["complete_through"]
+        .as_str()
+        .expect("complete_through")
+        .parse()
+        .expect("an RFC 3339 time");
+    assert!(
+        Utc::now() - through < Duration::minutes(5),
+        "state at the run's end: {through}"
+    );
+}

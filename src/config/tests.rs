@@ -62,6 +62,7 @@ fn flags_win_over_env_over_file() {
 fn defaults_come_from_the_definitions() {
     let c = resolved(&["--lake", "l"], "", KEY).expect("config");
     assert_eq!(c.concurrency, 4);
+    assert_eq!(c.memory_limit_mb, 128);
     assert_eq!(c.fanout_concurrency, 8);
     assert_eq!(c.pace.max_in_flight, 16);
     assert_eq!(c.pace.rate_limit_rpm, None);
@@ -262,6 +263,16 @@ fn write_options_and_bad_numbers() {
     assert_eq!(
         resolved(&["--lake", "l", "--concurrency", "0"], "", KEY).expect_err("zero"),
         "--concurrency: must be at least 1"
+    );
+    assert_eq!(
+        resolved(&["--lake", "l", "--memory-limit-mb", "16"], "", KEY).expect_err("small"),
+        "--memory-limit-mb: must be at least 32"
+    );
+    assert_eq!(
+        resolved(&["--lake", "l"], "memory_limit_mb = 256", KEY)
+            .expect("file")
+            .memory_limit_mb,
+        256
     );
     assert_eq!(
         resolved(&["--lake", "l", "--keep-snapshots", "many"], "", KEY).expect_err("text"),

@@ -4,7 +4,7 @@
 //! its end, de-duplicated by event id, written whole and published over that day's
 //! partition; only then does `state.json` advance past the day. Several days are read at
 //! once (`days_in_flight`, one pacer for all) and committed in day order; a leading run of
-//! days without events is found with a few `/events/count` queries and not read at all,
+//! days without events is found with `/events/count` queries and not read at all,
 //! and days without events are committed with the next day that has some. A rerun after
 //! any failure reads the unfinished days again and replaces them: no event twice, none
 //! skipped, late events inside the look-back picked up.
@@ -195,17 +195,21 @@ impl EventsJob {
     }
 
     /// How many days at the start of `days` have no events, from `/events/count` over
-    /// halves of the range: a new lake's 90-day backfill of an org with a month of events
-    /// then costs a few counts instead of two months of empty queries. Too few days to be
-    /// worth a count, or a count that fails: none are skipped.
+    /// eight slices of the range, asked at once: a new lake's 90-day backfill of an org with
+    /// a month of events then costs eight counts (one round trip) instead of two months of
+    /// empty queries. A short range is not worth a count; a count that fails skips nothing.
     async fn leading_empty_days(
         &self,
         days: &[(NaiveDate, DateTime<Utc>, DateTime<Utc>)],
     ) -> usize {
-        if days.len() <= 2 {
+        const SLICES: usize = 8;
+        let n = days.len();
+        if n <= SLICES {
             return 0;
         }
-        let count = |a: usize, b: usize| {
+        let size = n.div_ceil(SLICES);
+        let counts = futures::future::join_all((0..n).step_by(size).map(|a| {
+            let b = (a + size).min(n) - 1;
             let query = EventQuery {
                 services: self.settings.services.clone(),
                 start: days[a].1,
@@ -214,27 +218,20 @@ impl EventsJob {
             };
             let client = self.client.clone();
             async move { query.count(&client).await }
-        };
-        let n = days.len();
-        match count(0, n - 1).await {
-            Ok(0) => return n,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::debug!(error = %e, "event count failed; every day is queried");
-                return 0;
+        }))
+        .await;
+        let mut skip = 0;
+        for c in counts {
+            match c {
+                Ok(0) => skip += size,
+                Ok(_) => return skip,
+                Err(e) => {
+                    tracing::debug!(error = %e, "event count failed; every day is queried");
+                    return 0;
+                }
             }
         }
-        // The first day with events lies in [lo, hi].
-        let (mut lo, mut hi) = (0, n - 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match count(lo, mid).await {
-                Ok(0) => lo = mid + 1,
-                Ok(_) => hi = mid,
-                Err(_) => break,
-            }
-        }
-        lo
+        n
     }
 
     /// Commits `days` (their entries) with the files of the last of them, if it has any,

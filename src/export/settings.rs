@@ -112,3 +112,29 @@ pub struct EventsSettings {
     pub lookback: chrono::Duration,
     pub page_size: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryBudget;
+
+    #[test]
+    fn the_budget_is_shared_out_and_scales_with_the_setting() {
+        const MIB: usize = 1 << 20;
+        // 128 MiB, 4 snapshot tables, one org: 2 days in flight, 6 writers.
+        let b = MemoryBudget::new(128, 4, 1, 10_000);
+        assert_eq!(b.event_days_in_flight, 2);
+        assert_eq!(b.row_group_bytes, 128 * MIB / 2 / 6);
+        assert_eq!(b.event_page_size, 128 * MIB / 4 / 8 / 1536);
+        // Twice the budget: twice the days, pages of the same size.
+        let big = MemoryBudget::new(256, 4, 1, 10_000);
+        assert_eq!(big.event_days_in_flight, 4);
+        assert_eq!(big.event_page_size, b.event_page_size);
+        // The smallest budget still reads one day, in pages of at least 100 events, and
+        // never asks for more than the setting allows.
+        let small = MemoryBudget::new(32, 4, 3, 10_000);
+        assert_eq!(small.event_days_in_flight, 1);
+        assert!(small.event_page_size >= 100 && small.row_group_bytes >= MIB);
+        assert_eq!(MemoryBudget::new(1024, 4, 1, 500).event_page_size, 500);
+        assert_eq!(MemoryBudget::new(128, 4, 1, 50).event_page_size, 50);
+    }
+}
