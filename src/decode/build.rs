@@ -209,12 +209,12 @@ impl Level {
         self.keys.walk(obj, "", &mut slots, &mut unknown, true);
         if !unknown.is_empty() {
             *unknown_seen = true;
-            return false;
         }
-        self.fields
-            .iter()
-            .zip(slots)
-            .all(|(f, v)| v.is_none_or(|v| f.builder.fits(v, unknown_seen)))
+        let known = unknown.is_empty();
+        // No short cut at the first misfit: an unknown key further on must still be seen.
+        self.fields.iter().zip(slots).fold(known, |ok, (f, v)| {
+            v.is_none_or(|v| f.builder.fits(v, unknown_seen)) && ok
+        })
     }
 
     fn append_null(&mut self) {
@@ -316,7 +316,9 @@ impl Builder {
             }
             (Builder::List(item, offsets, nulls, _), Val::Arr(items)) => {
                 let mut unknown = false;
-                let fits = items.iter().all(|x| item.fits(x, &mut unknown));
+                // Every element is looked at: an unknown key in a later one must be seen.
+                let misfits = items.iter().filter(|x| !item.fits(x, &mut unknown)).count();
+                let fits = misfits == 0;
                 found.unknown |= unknown;
                 if fits {
                     let mut inner = Found::default();
@@ -349,7 +351,7 @@ impl Builder {
             }
             (Builder::Struct(level, ..), Val::Obj(obj)) => level.fits(obj, unknown_seen),
             (Builder::List(item, ..), Val::Arr(items)) => {
-                items.iter().all(|x| item.fits(x, unknown_seen))
+                items.iter().filter(|x| !item.fits(x, unknown_seen)).count() == 0
             }
             _ => false,
         }

@@ -46,7 +46,7 @@ pub(super) fn unknown_paths<'v, 'a>(
     prefix: &str,
     out: &mut Vec<(String, &'v Val<'a>)>,
 ) {
-    for (k, v) in dedup(obj) {
+    for (k, v) in obj {
         match consumed.children.get(k.as_ref()) {
             None if !v.is_null() => out.push((path_join(prefix, k), v)),
             Some(node) if !node.whole => {
@@ -183,7 +183,7 @@ pub fn infer(v: &Val) -> Option<ColumnType> {
                 return Some(ColumnType::Json);
             }
             let mut cols: Vec<Column> = Vec::new();
-            for (k, x) in dedup(m) {
+            for (k, x) in m {
                 if let Some(t) = infer(x) {
                     let taken: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
                     let name = unique_name(&sanitize(k), &taken);
@@ -219,7 +219,7 @@ pub(super) fn widen(
 ) {
     match (ty, v) {
         (ColumnType::Struct(cols), Val::Obj(m)) => {
-            for (k, x) in dedup(m) {
+            for (k, x) in m {
                 if x.is_null() {
                     continue;
                 }
@@ -254,18 +254,4 @@ pub(super) fn widen(
         }
         _ => {}
     }
-}
-
-/// An object's keys once each, at the first place with the last value (as `serde_json`
-/// reads an object with a repeated key).
-fn dedup<'v, 'a>(
-    m: &'v [(std::borrow::Cow<'a, str>, Val<'a>)],
-) -> impl Iterator<Item = (&'v std::borrow::Cow<'a, str>, &'v Val<'a>)> {
-    m.iter().enumerate().filter_map(move |(i, (k, _))| {
-        if m[..i].iter().any(|(p, _)| p == k) {
-            return None;
-        }
-        let last = m[i..].iter().rev().find(|(p, _)| p == k).map(|(_, v)| v)?;
-        Some((k, last))
-    })
 }

@@ -260,10 +260,12 @@ impl BatchDecoder {
             .div_ceil(CHUNK_ROWS)
             .max(rayon::current_num_threads().min(n / PARALLEL_ROWS));
         let size = n.div_ceil(pieces);
-        (0..pieces)
+        // Every piece is decoded; the error reported is the first in page order.
+        let decoded: Vec<Result<build::Rows, DecodeError>> = (0..pieces)
             .into_par_iter()
             .map(|p| one(p * size..((p + 1) * size).min(n)))
-            .collect()
+            .collect();
+        decoded.into_iter().collect()
     }
 
     /// Takes what other decoders of the table discovered; returns whether it was anything.

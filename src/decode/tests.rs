@@ -340,3 +340,73 @@ fn decoders_sharing_a_schema_agree_on_every_column() {
         .count();
     assert_eq!(keys, 1, "adopted columns are not discovered again");
 }
+
+#[test]
+fn a_key_given_twice_is_read_as_serde_json_reads_it() {
+    let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
+    // The last value wins, at the key's first place: `to` is null, `x` null (nothing to
+    // rescue), `y` rescued once with its last value.
+    let text: &[u8] =
+        br#"{"_id": "a", "to": {"id": "s1"}, "x": 1, "to": null, "x": null, "y": 1, "y": 2}"#;
+    let span = 0..text.len();
+    let page = RawPage::new(bytes::Bytes::from_static(text), Vec::from([span]));
+    let b = d.decode(&page, None).expect("decode");
+    assert_eq!(strings(&b[0], "to_id"), [None]);
+    assert_eq!(strings(&b[0], RESCUED), [Some(r#"{"y":2}"#.to_string())]);
+}
+
+#[test]
+fn an_unknown_key_in_a_later_list_element_is_discovered() {
+    let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Evolve, "r").expect("decoder");
+    d.decode_values(&[json!({"_id": "a", "keys": [{"k": "v"}]})], None)
+        .expect("page 1");
+    // The first element misfits (the list is rescued whole); the second has a new key,
+    // which must still widen the struct, as discovery over the whole page did.
+    let b = d
+        .decode_values(
+            &[json!({"_id": "b", "keys": [{"k": 5}, {"k": "x", "new": true}]})],
+            None,
+        )
+        .expect("page 2");
+    assert!(
+        d.changes()
+            .iter()
+            .any(|c| c == "added field keys.new (bool)"),
+        "{:?}",
+        d.changes()
+    );
+    assert_eq!(
+        strings(&b[0], RESCUED),
+        [Some(
+            r#"{"keys":[{"k":5},{"k":"x","new":true}]}"#.to_string()
+        )]
+    );
+    let mut f = BatchDecoder::with_policy(d.table_schema().clone(), SchemaPolicy::Fail, "r")
+        .expect("decoder");
+    let err = f
+        .decode_values(
+            &[json!({"_id": "c", "keys": [{"k": 5}, {"k": "x", "other": 1}]})],
+            None,
+        )
+        .expect_err("fails");
+    assert_eq!(err.to_string(), "table t: field keys/other is not in the schema (schema policy `fail`); example record id c");
+}
+
+#[test]
+fn the_first_bad_record_of_a_page_split_over_the_cores_is_the_one_named() {
+    let mut d = BatchDecoder::with_policy(schema(), SchemaPolicy::Freeze, "").expect("decoder");
+    let recs: Vec<Value> = (0..1200)
+        .map(|i| {
+            if i == 10 || i == 1100 {
+                json!({"n": i})
+            } else {
+                json!({"_id": format!("r{i}")})
+            }
+        })
+        .collect();
+    let err = d.decode_values(&recs, None).expect_err("fails");
+    assert_eq!(
+        err.to_string(),
+        r#"table t: record {"n":10} has no value for required column id"#
+    );
+}

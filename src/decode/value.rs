@@ -1,6 +1,6 @@
 //! `Val`: one JSON record parsed from its page's bytes, strings and keys borrowed from them
 //! (owned only where an escape had to be undone), objects as their key/value pairs in
-//! order. It lives while one record is decoded. It serialises exactly as `serde_json`'s
+//! order, each key once. It lives while one record is decoded. It serialises exactly as `serde_json`'s
 //! `Value` does, so JSON text kept in a column or in `_rescued` is byte for byte what it was.
 
 use std::borrow::Cow;
@@ -36,10 +36,10 @@ impl<'a> Val<'a> {
         matches!(self, Val::Null)
     }
 
-    /// The value under `key`; with a key given twice, the last (as `serde_json` reads it).
+    /// The value under `key` (keys are unique: a repeated key was merged when parsed).
     pub fn get(&self, key: &str) -> Option<&Val<'a>> {
         match self {
-            Val::Obj(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Val::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -99,19 +99,9 @@ impl Serialize for Val<'_> {
                 seq.end()
             }
             Val::Obj(fields) => {
-                // A key given twice is written once, at its first place with its last
-                // value, as a `serde_json::Map` keeps it.
-                let mut map = s.serialize_map(None)?;
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if fields[..i].iter().any(|(p, _)| p == k) {
-                        continue;
-                    }
-                    let last = fields[i + 1..]
-                        .iter()
-                        .rev()
-                        .find(|(p, _)| p == k)
-                        .map_or(v, |(_, v)| v);
-                    map.serialize_entry(k.as_ref(), last)?;
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k.as_ref(), v)?;
                 }
                 map.end()
             }
@@ -172,9 +162,23 @@ impl<'de> Visitor<'de> for ValVisitor {
         Ok(Val::Arr(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val<'de>, A::Error> {
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0));
-        while let Some(k) = map.next_key::<Key<'de>>()? {
-            fields.push((k.0, map.next_value()?));
+        let mut fields: Vec<(Cow<'de, str>, Val<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(0));
+        // A key given twice keeps its first place and takes the last value, as a
+        // `serde_json::Map` does. A bitmap of (length, first byte) pairs seen keeps the
+        // search for an earlier equal key to the few keys that could be one.
+        let mut seen: u128 = 0;
+        while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
+            let v = map.next_value()?;
+            let bit = 1u128 << ((k.len() * 31 + k.bytes().next().map_or(0, usize::from)) & 127);
+            if seen & bit != 0 {
+                if let Some(slot) = fields.iter_mut().find(|(p, _)| *p == k) {
+                    slot.1 = v;
+                    continue;
+                }
+            }
+            seen |= bit;
+            fields.push((k, v));
         }
         Ok(Val::Obj(fields))
     }

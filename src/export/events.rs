@@ -168,9 +168,10 @@ impl EventsJob {
         // to be committed with the next day that has some, or with the last day.
         let mut waiting: Vec<TableRun> = Vec::new();
         let mut last = None;
+        // A day enters `windows` (the run's report) only once it is committed: days that
+        // wait when a later one fails were not, and the next run reads them again.
         while let Some(next) = staged.next().await {
             let (day, stop) = next?;
-            windows.push(day.run.clone());
             let partition = day.run.partition.clone();
             waiting.push(day.run);
             match day.step {
@@ -178,7 +179,7 @@ impl EventsJob {
                 Some(step) => {
                     last = None;
                     let days = std::mem::take(&mut waiting);
-                    self.commit(days, Some(step), since, stop)
+                    self.commit(days, Some(step), since, stop, windows)
                         .await
                         .map_err(|e| (partition, e))?;
                 }
@@ -187,7 +188,7 @@ impl EventsJob {
         drop(staged);
         if let Some((partition, stop)) = last {
             let days = std::mem::take(&mut waiting);
-            self.commit(days, None, since, stop)
+            self.commit(days, None, since, stop, windows)
                 .await
                 .map_err(|e| (partition, e))?;
         }
@@ -235,13 +236,15 @@ impl EventsJob {
     }
 
     /// Commits `days` (their entries) with the files of the last of them, if it has any,
-    /// and moves the stream's state to `through`.
+    /// and moves the stream's state to `through`; then, and only then, they join
+    /// `windows` and the run's list of committed days.
     async fn commit(
         &mut self,
         days: Vec<TableRun>,
         step: Option<crate::manifest::commit::PublishStep>,
         since: DateTime<Utc>,
         through: DateTime<Utc>,
+        windows: &mut Vec<TableRun>,
     ) -> Result<(), TableError> {
         let lake = &self.stager.lake;
         let rows: u64 = days.iter().map(|d| d.rows).sum();
@@ -251,9 +254,10 @@ impl EventsJob {
         };
         let n = days.len();
         let mut committed = self.committed.lock().await;
-        committed.extend(days);
-        self.header.tables = committed.clone();
-        let seq = committed.len() as u32;
+        let mut tables = committed.clone();
+        tables.extend(days.iter().cloned());
+        self.header.tables = tables.clone();
+        let seq = tables.len() as u32;
         let intent = Intent {
             manifest: self.header.clone(),
             publish: step.into_iter().collect(),
@@ -272,7 +276,9 @@ impl EventsJob {
         commit::commit(lake, &intent, seq)
             .await
             .map_err(|e| from_manifest(e, EVENTS))?;
+        *committed = tables;
         drop(committed);
+        windows.extend(days);
         if n == 1 {
             tracing::info!(partition = %last, rows, "events day committed");
         } else {

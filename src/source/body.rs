@@ -180,28 +180,43 @@ impl<'de> de::Deserialize<'de> for Count {
     }
 }
 
-/// The `_id` (v1) or `id` (v2, events) of one record, if it is a string.
+/// The `_id` (v1) or, without one, the `id` (v2) of one record, if it is a string.
 pub fn record_id(record: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Ids<'a> {
-        #[serde(rename = "_id", borrow, default)]
-        v1: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        id: Option<std::borrow::Cow<'a, str>>,
-    }
-    let ids: Ids = serde_json::from_str(simdutf8::basic::from_utf8(record).ok()?).ok()?;
-    ids.v1.or(ids.id).map(|s| s.into_owned())
+    string_field(record, &["_id", "id"])
 }
 
 /// The `id` of one event, if it is a string.
 pub fn event_id(record: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Id<'a> {
-        #[serde(borrow, default)]
-        id: Option<std::borrow::Cow<'a, str>>,
+    string_field(record, &["id"])
+}
+
+/// The value of the first of `keys` the record has (a key given twice: its last value),
+/// if that value is a string; everything else in the record is skipped unparsed.
+fn string_field(record: &[u8], keys: &[&str]) -> Option<String> {
+    struct Fields<'k>(&'k [&'k str]);
+    impl<'de> Visitor<'de> for Fields<'_> {
+        type Value = Vec<Option<serde_json::Value>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = vec![None; self.0.len()];
+            while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match self.0.iter().position(|w| *w == k.as_ref()) {
+                    Some(i) => found[i] = Some(map.next_value()?),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(found)
+        }
     }
-    let e: Id = serde_json::from_str(simdutf8::basic::from_utf8(record).ok()?).ok()?;
-    e.id.map(|s| s.into_owned())
+    let text = simdutf8::basic::from_utf8(record).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = de.deserialize_map(Fields(keys)).ok()?;
+    let first = found.into_iter().flatten().next()?;
+    first.as_str().map(str::to_string)
 }
 
 #[cfg(test)]
