@@ -1,6 +1,7 @@
-//! Arrow batches in a table's schema: the one place that relabels `UTC` timestamps for
-//! arrow-json and widens a batch to a later, wider schema of its table. The decoder and the
-//! Parquet writer both rely on it, so a file holds exactly one schema.
+//! Arrow batches in a table's schema: the one place that widens a batch to a later, wider
+//! schema of its table, so a file holds exactly one schema (the Parquet writer relies on
+//! it), and that relabels `UTC` timestamps for arrow-json (the previous decoder and the
+//! tests' JSON view of a batch).
 
 use std::sync::Arc;
 
