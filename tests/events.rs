@@ -76,6 +76,21 @@ fn lake_event_ids(lake: &Path) -> Vec<String> {
     ids
 }
 
+/// The stream's state after a run: `state.json`'s `events` object and its
+/// `complete_through`, compared as a time (RFC 3339 text drops a zero fraction: `…:05Z`
+/// sorts after `…:05.001Z`).
+fn events_state(lake: &Path) -> (serde_json::Value, chrono::DateTime<Utc>) {
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
+            .expect("json");
+    let through = state["events"]["complete_through"]
+        .as_str()
+        .expect("complete_through")
+        .parse()
+        .expect("an RFC 3339 time");
+    (state["events"].clone(), through)
+}
+
 fn assert_exactly(lake: &Path, sim: &SimHandle) {
     let got = lake_event_ids(lake);
     let set: BTreeSet<&String> = got.iter().collect();
@@ -114,16 +129,7 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_exactly(&lake, &sim);
     assert_eq!(run.tables.iter().map(|t| t.rows).sum::<u64>(), 3000);
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
-            .expect("json");
-    // Compared as times: RFC 3339 text drops a zero fraction (`…:05Z` sorts after
-    // `…:05.001Z`).
-    let through: chrono::DateTime<Utc> = state["events"]["complete_through"]
-        .as_str()
-        .expect("complete_through")
-        .parse()
-        .expect("an RFC 3339 time");
+    let (state, through) = events_state(&lake);
 
     // New events (half of them in the last millisecond already read) and late ones, up to
     // 30 minutes before the newest event, inside the 60-minute look-back.
@@ -142,17 +148,10 @@ async fn incremental_runs_hold_every_event_exactly_once() {
     assert_exactly(&lake, &sim);
     // The second run re-read only the recent day(s), not the whole stream.
     assert!(run2.tables.len() <= 2, "{} days re-read", run2.tables.len());
-    let state2: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
-            .expect("json");
-    let through2: chrono::DateTime<Utc> = state2["events"]["complete_through"]
-        .as_str()
-        .expect("through")
-        .parse()
-        .expect("an RFC 3339 time");
+    let (state2, through2) = events_state(&lake);
     assert!(through2 > through, "{through2} after {through}");
     assert_eq!(
-        state2["events"]["since"], state["events"]["since"],
+        state2["since"], state["since"],
         "since stays the first run's"
     );
 
@@ -255,14 +254,7 @@ async fn empty_days_before_the_first_event_cost_a_few_counts_not_a_query_each() 
         "{made} requests for {} days, {with_events} with events",
         days.len()
     );
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(lake.join("_jclake/state.json")).expect("state"))
-            .expect("json");
-    let through: chrono::DateTime<Utc> = state["events"]["complete_through"]
-        .as_str()
-        .expect("complete_through")
-        .parse()
-        .expect("an RFC 3339 time");
+    let (_, through) = events_state(&lake);
     assert!(
         Utc::now() - through < Duration::minutes(5),
         "state at the run's end: {through}"

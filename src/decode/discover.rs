@@ -12,8 +12,8 @@ use crate::model::TableSchema;
 /// inner node only the keys below it.
 #[derive(Debug, Default)]
 pub(super) struct Consumed {
-    children: HashMap<String, Consumed>,
-    whole: bool,
+    pub(super) children: HashMap<String, Consumed>,
+    pub(super) whole: bool,
 }
 
 impl Consumed {

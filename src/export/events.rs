@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::StreamExt;
 
-use super::stage::{from_manifest, Stager};
+use super::stage::{from_manifest, Staged, Stager};
 use super::{EventsSettings, TableError};
 use crate::catalog;
 use crate::decode::{BatchDecoder, SchemaPolicy};
@@ -135,7 +135,7 @@ impl EventsJob {
                 let partition = Partition::event_day(org.as_deref(), Some(day));
                 async move {
                     if i < skip {
-                        return Ok((Pending::empty(partition, &declared), stop));
+                        return Ok((empty_day(partition, &declared), stop));
                     }
                     // Each day its own decoder, over the table's one schema for the run.
                     let mut decoder: BatchDecoder = stager
@@ -154,13 +154,7 @@ impl EventsJob {
                         .stage(EVENTS, &partition, pages, &mut decoder)
                         .await
                         .map_err(|e| (partition.clone(), e))?;
-                    Ok((
-                        Pending {
-                            run: staged.run,
-                            step: staged.step,
-                        },
-                        stop,
-                    ))
+                    Ok((staged, stop))
                 }
             })
             .buffered(self.days_in_flight.max(1));
@@ -289,32 +283,24 @@ impl EventsJob {
     }
 }
 
-/// A day read (or known empty), waiting for its turn to commit.
-struct Pending {
-    run: TableRun,
-    step: Option<crate::manifest::commit::PublishStep>,
-}
-
-impl Pending {
-    /// A day the counts showed to have no events: nothing read, nothing to publish.
-    fn empty(partition: Partition, declared: &crate::model::TableSchema) -> Pending {
-        Pending {
-            run: TableRun {
-                table: EVENTS.into(),
-                partition,
-                outcome: TableOutcome::Committed,
-                rows: 0,
-                bytes: 0,
-                files: Vec::new(),
-                schema_fingerprint: declared.fingerprint(),
-                rescued: Default::default(),
-                schema_changes: Vec::new(),
-                excluded: 0,
-                seconds: 0.0,
-                error: None,
-            },
-            step: None,
-        }
+/// A day the counts showed to have no events: nothing read, nothing to publish.
+fn empty_day(partition: Partition, declared: &crate::model::TableSchema) -> Staged {
+    Staged {
+        run: TableRun {
+            table: EVENTS.into(),
+            partition,
+            outcome: TableOutcome::Committed,
+            rows: 0,
+            bytes: 0,
+            files: Vec::new(),
+            schema_fingerprint: declared.fingerprint(),
+            rescued: Default::default(),
+            schema_changes: Vec::new(),
+            excluded: 0,
+            seconds: 0.0,
+            error: None,
+        },
+        step: None,
     }
 }
 

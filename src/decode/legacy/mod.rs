@@ -14,13 +14,13 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::discover::{sanitize, unique_name};
+use super::discover::{sanitize, unique_name, Consumed};
 use super::{DecodeError, DecodeStats, SchemaPolicy, SharedSchema};
 use crate::model::batch::{conform, offset_utc};
 use crate::model::schema::type_name;
 use crate::model::{Column, TableSchema};
 use discover::{infer, widen};
-use project::{lookup, project, unknown_paths, Consumed, Projected};
+use project::{lookup, project, unknown_paths, Projected};
 
 /// Rows handed to arrow-json at once; pages are at most this large or are split.
 const CHUNK_ROWS: usize = 8192;

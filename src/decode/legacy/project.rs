@@ -2,45 +2,12 @@
 //! column type (RFC 3339 → microseconds, objects → JSON text), misfits and fields no column
 //! reads kept in `_rescued`, secrets counted and dropped.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
-use super::super::discover::{path_join, path_keys, unescape_key};
+use super::super::discover::{path_join, unescape_key, Consumed};
 use super::DecodeError;
 use crate::decode::parse_timestamp_us;
 use crate::model::{ColumnType, TableSchema, RESCUED};
-
-/// Which parts of a source record the columns read: a leaf consumes its whole subtree, an
-/// inner node only the keys below it.
-#[derive(Debug, Default)]
-pub(super) struct Consumed {
-    children: HashMap<String, Consumed>,
-    whole: bool,
-}
-
-impl Consumed {
-    pub(super) fn insert(&mut self, path: &str) {
-        let mut node = self;
-        for part in path_keys(path) {
-            node = node.children.entry(part).or_default();
-        }
-        node.whole = true;
-    }
-
-    pub(super) fn of(schema: &TableSchema) -> Consumed {
-        let mut c = Consumed::default();
-        for col in &schema.columns {
-            if !col.source().starts_with('$') {
-                c.insert(col.source());
-            }
-        }
-        for e in schema.exclude.iter().chain(&schema.ignore) {
-            c.insert(e);
-        }
-        c
-    }
-}
 
 /// One record projected onto the columns, with what it rescued and excluded.
 pub(super) struct Projected {
