@@ -87,13 +87,91 @@ impl KeyNode {
 }
 
 /// Where a top-level column's value comes from.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Origin {
     Record,
     /// The parent object's id (fan-out tables).
     Parent,
+    /// A fixed text (the target type of an edge asked from its other end).
+    Text(&'static str),
+    /// Computed from the record's graph `paths` or its compiled attributes.
+    Derived(Derived),
     /// Another `$` source: always null.
     Nothing,
+}
+
+/// Values an effective-access row computes from its graph object
+/// (`{id, type, compiledAttributes, paths}`).
+#[derive(Clone, PartialEq)]
+enum Derived {
+    /// `$direct`: some path is a single connection.
+    Direct,
+    /// `$via/<type>`: the ids of the `<type>` objects on any path, each once, in order.
+    Via(String),
+    /// `$attr/<path>`: the value under `compiledAttributes`, else under `attributes`.
+    Attr(Vec<String>),
+}
+
+impl Derived {
+    fn parse(source: &str) -> Option<Derived> {
+        if source == "$direct" {
+            return Some(Derived::Direct);
+        }
+        if let Some(t) = source.strip_prefix("$via/") {
+            return Some(Derived::Via(t.to_string()));
+        }
+        source
+            .strip_prefix("$attr/")
+            .map(|p| Derived::Attr(path_keys(p)))
+    }
+
+    fn value<'a>(&self, obj: &[(Cow<'a, str>, Val<'a>)]) -> Option<Val<'a>> {
+        let get = |k: &str| obj.iter().find(|(x, _)| x == k).map(|(_, v)| v);
+        let paths = || match get("paths") {
+            Some(Val::Arr(p)) => p.as_slice(),
+            _ => &[],
+        };
+        match self {
+            Derived::Direct => Some(Val::Bool(
+                paths()
+                    .iter()
+                    .any(|p| matches!(p, Val::Arr(c) if c.len() == 1)),
+            )),
+            Derived::Via(kind) => {
+                let mut ids: Vec<Val<'a>> = Vec::new();
+                let ends = paths().iter().flat_map(|p| match p {
+                    Val::Arr(c) => c.as_slice(),
+                    _ => &[],
+                });
+                for end in ends.flat_map(|c| [c.get("from"), c.get("to")]).flatten() {
+                    if end.get("type").and_then(Val::as_str) == Some(kind) {
+                        if let Some(id) = end.get("id").filter(|v| v.as_str().is_some()) {
+                            if !ids.contains(id) {
+                                ids.push(id.clone());
+                            }
+                        }
+                    }
+                }
+                Some(Val::Arr(ids))
+            }
+            Derived::Attr(keys) => ["compiledAttributes", "attributes"].iter().find_map(|top| {
+                let mut v = get(top)?;
+                for k in keys {
+                    v = v.get(k)?;
+                }
+                (!v.is_null()).then(|| v.clone())
+            }),
+        }
+    }
+}
+
+/// How an edge table's rows are read when its fan-out runs from the other end: the parent
+/// is then the far end, so the columns that read `$parent` and `to/id` trade places, the
+/// target type is the parent's type, and the attributes of the target object are unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reversed {
+    /// The graph type of the forward target, i.e. of the parents now fanned out over.
+    pub target_type: &'static str,
 }
 
 struct Field {
@@ -111,12 +189,13 @@ struct Level {
     fields: Vec<Field>,
 }
 
+/// The `bool` of the number builders is `lenient`: numbers and flags sent as text count.
 enum Builder {
     Utf8(StringBuilder),
     Json(StringBuilder, Vec<u8>),
-    Int64(Int64Builder),
-    Float64(Float64Builder),
-    Bool(BooleanBuilder),
+    Int64(Int64Builder, bool),
+    Float64(Float64Builder, bool),
+    Bool(BooleanBuilder, bool),
     Timestamp(TimestampMicrosecondBuilder, DataType),
     Struct(Box<Level>, NullBufferBuilder, Fields),
     List(Box<Builder>, Vec<i32>, NullBufferBuilder, FieldRef),
@@ -141,24 +220,42 @@ impl<'v, 'a> Found<'v, 'a> {
 }
 
 impl Level {
-    fn new(cols: &[Column], prefix: Option<&str>, arrow: &Fields) -> Level {
+    fn new(
+        cols: &[Column],
+        prefix: Option<&str>,
+        arrow: &Fields,
+        reversed: Option<Reversed>,
+    ) -> Level {
         let mut keys = KeyNode::default();
         let mut fields = Vec::with_capacity(cols.len());
         for (c, af) in cols.iter().zip(arrow.iter()) {
-            let source = c.source();
-            let from = match (prefix, source) {
-                (None, "$parent") => Origin::Parent,
-                (None, s) if s.starts_with('$') => Origin::Nothing,
+            let mut source = c.source();
+            let from = match (prefix, reversed, source) {
+                (None, Some(_), "$parent") => {
+                    source = "to/id";
+                    Origin::Record
+                }
+                (None, Some(_), "to/id") => Origin::Parent,
+                (None, Some(r), "to/type") => Origin::Text(r.target_type),
+                (None, Some(_), "to/attributes") => Origin::Nothing,
+                (None, _, "$parent") => Origin::Parent,
+                (None, _, s) if s.starts_with('$') => {
+                    Derived::parse(s).map_or(Origin::Nothing, Origin::Derived)
+                }
                 _ => Origin::Record,
             };
-            if from == Origin::Record {
-                keys.insert(source, Some(fields.len()));
+            match from {
+                Origin::Record => keys.insert(source, Some(fields.len())),
+                // Reversed, the far end is the parent: its type and attributes are read by
+                // no column, and are not unknown either.
+                _ if reversed.is_some() && source.starts_with("to/") => keys.insert(source, None),
+                _ => {}
             }
             let path = match prefix {
                 None => source.to_string(),
                 Some(p) => path_join(p, source),
             };
-            let builder = Builder::new(&c.ty, af.data_type(), &path);
+            let builder = Builder::new(&c.ty, c.lenient, af.data_type(), &path);
             fields.push(Field {
                 path,
                 from,
@@ -184,12 +281,22 @@ impl Level {
         self.keys.walk(obj, prefix, &mut slots, &mut unknown, true);
         let mut missing = None;
         for (i, f) in self.fields.iter_mut().enumerate() {
-            let v = match f.from {
-                Origin::Record => slots[i],
-                Origin::Parent => parent,
-                Origin::Nothing => None,
+            let appended = match &f.from {
+                Origin::Record => f.builder.append(slots[i], &f.path, found),
+                Origin::Parent => f.builder.append(parent, &f.path, found),
+                Origin::Nothing => f.builder.append(None, &f.path, found),
+                // A made value is not the record's: its sources stay in their own columns,
+                // so a misfit is not rescued twice.
+                Origin::Text(t) => {
+                    let v = Val::Str(Cow::Borrowed(t));
+                    f.builder.append(Some(&v), &f.path, &mut Found::default())
+                }
+                Origin::Derived(d) => {
+                    let v = d.value(obj);
+                    f.builder.append(v.as_ref(), &f.path, &mut Found::default())
+                }
             };
-            if !f.builder.append(v, &f.path, found) && f.required && missing.is_none() {
+            if !appended && f.required && missing.is_none() {
                 missing = Some(i);
             }
         }
@@ -229,23 +336,23 @@ impl Level {
 }
 
 impl Builder {
-    fn new(ty: &ColumnType, arrow: &DataType, path: &str) -> Builder {
+    fn new(ty: &ColumnType, lenient: bool, arrow: &DataType, path: &str) -> Builder {
         match (ty, arrow) {
             (ColumnType::Struct(cols), DataType::Struct(fields)) => Builder::Struct(
-                Box::new(Level::new(cols, Some(path), fields)),
+                Box::new(Level::new(cols, Some(path), fields, None)),
                 NullBufferBuilder::new(0),
                 fields.clone(),
             ),
             (ColumnType::List(inner), DataType::List(item)) => Builder::List(
-                Box::new(Builder::new(inner, item.data_type(), path)),
+                Box::new(Builder::new(inner, lenient, item.data_type(), path)),
                 vec![0],
                 NullBufferBuilder::new(0),
                 item.clone(),
             ),
             (ColumnType::Json, _) => Builder::Json(StringBuilder::new(), Vec::new()),
-            (ColumnType::Int64, _) => Builder::Int64(Int64Builder::new()),
-            (ColumnType::Float64, _) => Builder::Float64(Float64Builder::new()),
-            (ColumnType::Bool, _) => Builder::Bool(BooleanBuilder::new()),
+            (ColumnType::Int64, _) => Builder::Int64(Int64Builder::new(), lenient),
+            (ColumnType::Float64, _) => Builder::Float64(Float64Builder::new(), lenient),
+            (ColumnType::Bool, _) => Builder::Bool(BooleanBuilder::new(), lenient),
             (ColumnType::Timestamp, t) => {
                 Builder::Timestamp(TimestampMicrosecondBuilder::new(), t.clone())
             }
@@ -256,9 +363,9 @@ impl Builder {
     fn append_null(&mut self) {
         match self {
             Builder::Utf8(b) | Builder::Json(b, _) => b.append_null(),
-            Builder::Int64(b) => b.append_null(),
-            Builder::Float64(b) => b.append_null(),
-            Builder::Bool(b) => b.append_null(),
+            Builder::Int64(b, _) => b.append_null(),
+            Builder::Float64(b, _) => b.append_null(),
+            Builder::Bool(b, _) => b.append_null(),
             Builder::Timestamp(b, _) => b.append_null(),
             Builder::Struct(level, nulls, _) => {
                 level.append_null();
@@ -294,11 +401,14 @@ impl Builder {
                 b.append_value(std::str::from_utf8(scratch).unwrap_or_default());
                 true
             }
-            (Builder::Int64(b), v) => v.as_i64().map(|i| b.append_value(i)).is_some(),
-            (Builder::Float64(b), v) => v.as_f64().map(|f| b.append_value(f)).is_some(),
-            (Builder::Bool(b), Val::Bool(x)) => {
-                b.append_value(*x);
-                true
+            (Builder::Int64(b, lenient), v) => {
+                int(v, *lenient).map(|i| b.append_value(i)).is_some()
+            }
+            (Builder::Float64(b, lenient), v) => {
+                float(v, *lenient).map(|f| b.append_value(f)).is_some()
+            }
+            (Builder::Bool(b, lenient), v) => {
+                boolean(v, *lenient).map(|x| b.append_value(x)).is_some()
             }
             // JumpCloud sends "" for an unset date.
             (Builder::Timestamp(b, _), Val::Str(s)) if s.is_empty() => {
@@ -343,9 +453,10 @@ impl Builder {
     fn fits(&self, v: &Val, unknown_seen: &mut bool) -> bool {
         match (self, v) {
             (_, Val::Null) | (Builder::Json(..), _) => true,
-            (Builder::Utf8(_), Val::Str(_)) | (Builder::Bool(_), Val::Bool(_)) => true,
-            (Builder::Int64(_), v) => v.as_i64().is_some(),
-            (Builder::Float64(_), v) => v.as_f64().is_some(),
+            (Builder::Utf8(_), Val::Str(_)) => true,
+            (Builder::Bool(_, lenient), v) => boolean(v, *lenient).is_some(),
+            (Builder::Int64(_, lenient), v) => int(v, *lenient).is_some(),
+            (Builder::Float64(_, lenient), v) => float(v, *lenient).is_some(),
             (Builder::Timestamp(..), Val::Str(s)) => {
                 s.is_empty() || parse_timestamp_us(s).is_some()
             }
@@ -360,9 +471,9 @@ impl Builder {
     fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         Ok(match self {
             Builder::Utf8(b) | Builder::Json(b, _) => Arc::new(b.finish()),
-            Builder::Int64(b) => Arc::new(b.finish()),
-            Builder::Float64(b) => Arc::new(b.finish()),
-            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Int64(b, _) => Arc::new(b.finish()),
+            Builder::Float64(b, _) => Arc::new(b.finish()),
+            Builder::Bool(b, _) => Arc::new(b.finish()),
             Builder::Timestamp(b, t) => {
                 let a = b.finish();
                 match t {
@@ -395,6 +506,48 @@ impl Builder {
     }
 }
 
+/// An integer; leniently also one sent as text ("17179869184", "1.7179869184E10") or as an
+/// integral float, within the 53 bits a float holds exactly.
+fn int(v: &Val, lenient: bool) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let integral =
+        |f: f64| (f.is_finite() && f.fract() == 0.0 && f.abs() <= EXACT).then_some(f as i64);
+    match v {
+        Val::Str(s) if lenient => s
+            .parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<f64>().ok().and_then(integral)),
+        Val::F64(f) if lenient => integral(*f),
+        v => v.as_i64(),
+    }
+}
+
+/// A number; leniently also one sent as text ("1.55668896350383E9").
+fn float(v: &Val, lenient: bool) -> Option<f64> {
+    match v {
+        Val::Str(s) if lenient => s.parse::<f64>().ok().filter(|f| f.is_finite()),
+        v => v.as_f64(),
+    }
+}
+
+/// A boolean; leniently also osquery's 0/1 flags, as numbers or text.
+fn boolean(v: &Val, lenient: bool) -> Option<bool> {
+    match v {
+        Val::Bool(b) => Some(*b),
+        Val::I64(_) | Val::U64(_) if lenient => match v.as_i64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Val::Str(s) if lenient => match s.as_ref() {
+            "0" | "false" => Some(false),
+            "1" | "true" => Some(true),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// One batch of records in a table's schema, with what they rescued and excluded.
 pub(super) struct Rows {
     pub batch: RecordBatch,
@@ -410,8 +563,9 @@ pub(super) fn decode_records<'p>(
     arrow: &SchemaRef,
     records: impl Iterator<Item = &'p [u8]>,
     parent: Option<&str>,
+    reversed: Option<Reversed>,
 ) -> Result<Rows, DecodeError> {
-    let mut level = Level::new(&schema.columns, None, arrow.fields());
+    let mut level = Level::new(&schema.columns, None, arrow.fields(), reversed);
     // Secrets and repeats of a column are read by nothing, and are not unknown either.
     for e in schema.exclude.iter().chain(&schema.ignore) {
         level.keys.insert(e, None);

@@ -194,6 +194,7 @@ pub fn infer(v: &Val) -> Option<ColumnType> {
                         name,
                         ty: t,
                         nullable: true,
+                        lenient: false,
                         origin: None,
                         since_run: None,
                     });

@@ -24,6 +24,7 @@ use rayon::prelude::*;
 
 use crate::model::schema::type_name;
 use crate::model::{Column, RawPage, TableSchema};
+pub use build::Reversed;
 use discover::{infer, lookup, sanitize, unique_name, unknown_paths, widen, Consumed};
 pub use discover::{path_join, path_keys, unescape_key};
 pub use value::Val;
@@ -111,6 +112,8 @@ pub struct BatchDecoder {
     arrow: SchemaRef,
     stats: DecodeStats,
     changes: Vec<String>,
+    /// Set when an edge table is fanned out from its other end.
+    reversed: Option<Reversed>,
     /// The decoder the golden test compares with, when `JCLAKE_TEST_DECODER=legacy`.
     #[cfg(feature = "test-hooks")]
     legacy: Option<legacy::BatchDecoder>,
@@ -132,6 +135,7 @@ impl BatchDecoder {
             run_id: run_id.into(),
             stats: DecodeStats::default(),
             changes: Vec::new(),
+            reversed: None,
             #[cfg(feature = "test-hooks")]
             legacy: None,
         })
@@ -151,6 +155,11 @@ impl BatchDecoder {
             d.legacy = Some(legacy::BatchDecoder::sharing(shared, policy, run_id)?);
         }
         Ok(d)
+    }
+
+    /// Reads the pages of an edge table fanned out from its other end (see [`Reversed`]).
+    pub fn reverse(&mut self, reversed: Reversed) {
+        self.reversed = Some(reversed);
     }
 
     /// The schema of the batches decoded last (it only ever widens).
@@ -249,9 +258,15 @@ impl BatchDecoder {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let (schema, arrow) = (&self.schema, &self.arrow);
+        let (schema, arrow, reversed) = (&self.schema, &self.arrow, self.reversed);
         let one = |range: std::ops::Range<usize>| {
-            build::decode_records(schema, arrow, range.map(|i| page.record(i)), parent)
+            build::decode_records(
+                schema,
+                arrow,
+                range.map(|i| page.record(i)),
+                parent,
+                reversed,
+            )
         };
         if n < PARALLEL_ROWS {
             return Ok(vec![one(0..n)?]);
@@ -377,7 +392,13 @@ impl BatchDecoder {
 
 /// Microseconds since the epoch of an RFC 3339 string.
 pub fn parse_timestamp_us(s: &str) -> Option<i64> {
-    let t = DateTime::parse_from_rfc3339(s).ok()?;
+    // Some System Insights tables send the whole row lower-case: `2019-06-03t19:41:31.125z`.
+    let t = DateTime::parse_from_rfc3339(s)
+        .or_else(|e| match s.bytes().any(|b| b == b't' || b == b'z') {
+            true => DateTime::parse_from_rfc3339(&s.to_ascii_uppercase()),
+            false => Err(e),
+        })
+        .ok()?;
     t.timestamp()
         .checked_mul(1_000_000)?
         .checked_add(t.timestamp_subsec_micros() as i64)

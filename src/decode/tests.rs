@@ -410,3 +410,161 @@ fn the_first_bad_record_of_a_page_split_over_the_cores_is_the_one_named() {
         r#"table t: record {"n":10} has no value for required column id"#
     );
 }
+
+#[test]
+fn lenient_columns_take_osquery_numbers_and_flags_and_rescue_what_does_not_parse() {
+    let s = TableSchema::parse(
+        "si.json",
+        r#"{"table": "si", "key": ["system_id"], "columns": [
+            {"name": "system_id", "type": "string", "nullable": false},
+            {"name": "size", "type": "int64", "lenient": true},
+            {"name": "strict", "type": "int64"},
+            {"name": "seen", "type": "float64", "lenient": true},
+            {"name": "flag", "type": "bool", "lenient": true},
+            {"name": "collection_time", "type": "timestamp"},
+            {"name": "note", "type": "string"}
+        ]}"#,
+    )
+    .expect("schema");
+    let mut d = BatchDecoder::with_policy(s, SchemaPolicy::Freeze, "").expect("decoder");
+    let recs = vec![
+        json!({"system_id": "a", "size": "17179869184", "strict": 1, "seen": "1.55668896350383E9", "flag": 1, "collection_time": "2019-06-03t19:41:31.125z", "note": ""}),
+        json!({"system_id": "b", "size": "1.5E3", "strict": "2", "seen": 3, "flag": "0", "collection_time": "2019-06-03T19:41:30.658Z"}),
+        json!({"system_id": "c", "size": "n/a", "seen": "NaN", "flag": 2, "note": "x "}),
+        json!({"system_id": "d", "size": 7, "flag": true, "seen": "", "strict": null}),
+    ];
+    let b = &d.decode_values(&recs, None).expect("decode")[0];
+    let size = b
+        .column_by_name("size")
+        .expect("size")
+        .as_primitive::<Int64Type>();
+    assert_eq!(size.value(0), 17_179_869_184);
+    assert_eq!(size.value(1), 1500);
+    assert!(size.is_null(2));
+    assert_eq!(size.value(3), 7);
+    let strict = b
+        .column_by_name("strict")
+        .expect("strict")
+        .as_primitive::<Int64Type>();
+    assert_eq!(strict.value(0), 1);
+    assert!(
+        strict.is_null(1),
+        "a column not marked lenient takes no text"
+    );
+    let seen = b
+        .column_by_name("seen")
+        .expect("seen")
+        .as_primitive::<arrow::datatypes::Float64Type>();
+    assert_eq!(seen.value(0), 1_556_688_963.503_83);
+    assert_eq!(seen.value(1), 3.0);
+    assert!(seen.is_null(2) && seen.is_null(3));
+    let flag = b.column_by_name("flag").expect("flag").as_boolean();
+    assert!(flag.value(0) && !flag.value(1) && flag.is_null(2) && flag.value(3));
+    let t = b
+        .column_by_name("collection_time")
+        .expect("collection_time")
+        .as_primitive::<TimestampMicrosecondType>();
+    assert_eq!(t.value(0), 1_559_590_891_125_000, "lower-case RFC 3339");
+    assert_eq!(t.value(1), 1_559_590_890_658_000);
+    assert_eq!(
+        strings(b, "note"),
+        [Some(String::new()), None, Some("x ".into()), None],
+        "empty strings and trailing spaces stay as sent"
+    );
+    let rescued: Vec<Option<Value>> = strings(b, RESCUED)
+        .into_iter()
+        .map(|r| r.map(|r| serde_json::from_str(&r).expect("json")))
+        .collect();
+    assert_eq!(rescued[0], None);
+    assert_eq!(rescued[1], Some(json!({"strict": "2"})));
+    assert_eq!(
+        rescued[2],
+        Some(json!({"size": "n/a", "seen": "NaN", "flag": 2}))
+    );
+    assert_eq!(rescued[3], Some(json!({"seen": ""})));
+}
+
+#[test]
+fn effective_access_columns_are_computed_from_paths_and_compiled_attributes() {
+    let s = TableSchema::parse(
+        "acc.json",
+        r#"{"table": "acc", "ignore": ["attributes"], "columns": [
+            {"name": "system_id", "type": "string", "nullable": false, "source": "$parent"},
+            {"name": "user_id", "type": "string", "nullable": false, "source": "id"},
+            {"name": "type", "type": "string"},
+            {"name": "direct", "type": "bool", "source": "$direct"},
+            {"name": "via_user_groups", "type": {"list": "string"}, "source": "$via/user_group"},
+            {"name": "via_system_groups", "type": {"list": "string"}, "source": "$via/system_group"},
+            {"name": "sudo", "type": "bool", "source": "$attr/sudo/enabled"},
+            {"name": "passwordless_sudo", "type": "bool", "source": "$attr/sudo/withoutPassword"},
+            {"name": "paths", "type": "json"},
+            {"name": "compiled_attributes", "type": "json", "source": "compiledAttributes"}
+        ]}"#,
+    )
+    .expect("schema");
+    let conn = |f: (&str, &str), t: (&str, &str)| json!({"from": {"id": f.0, "type": f.1, "attributes": null}, "to": {"id": t.0, "type": t.1, "attributes": null}, "attributes": null});
+    let recs = vec![
+        json!({"id": "u1", "type": "user", "compiledAttributes": {"sudo": {"enabled": true, "withoutPassword": false}},
+               "paths": [[conn(("s1", "system"), ("u1", "user"))],
+                         [conn(("s1", "system"), ("g1", "user_group")), conn(("g1", "user_group"), ("g0", "user_group")), conn(("g0", "user_group"), ("u1", "user"))]]}),
+        json!({"id": "u2", "type": "user", "compiledAttributes": null, "attributes": {"sudo": {"enabled": false}},
+               "paths": [[conn(("s1", "system"), ("sg", "system_group")), conn(("sg", "system_group"), ("u2", "user"))]]}),
+    ];
+    let mut d = BatchDecoder::with_policy(s, SchemaPolicy::Freeze, "").expect("decoder");
+    let b = &d.decode_values(&recs, Some("s1")).expect("decode")[0];
+    assert_eq!(
+        strings(b, "system_id"),
+        [Some("s1".to_string()), Some("s1".to_string())]
+    );
+    let direct = b.column_by_name("direct").expect("direct").as_boolean();
+    assert!(direct.value(0) && !direct.value(1));
+    let list = |c: &str, row: usize| -> Vec<String> {
+        let l = b.column_by_name(c).expect(c).as_list::<i32>().value(row);
+        let a = l.as_string::<i32>();
+        (0..a.len()).map(|i| a.value(i).to_string()).collect()
+    };
+    assert_eq!(list("via_user_groups", 0), ["g1", "g0"]);
+    assert!(list("via_system_groups", 0).is_empty());
+    assert_eq!(list("via_system_groups", 1), ["sg"]);
+    let sudo = b.column_by_name("sudo").expect("sudo").as_boolean();
+    assert!(sudo.value(0) && !sudo.value(1), "falls back to attributes");
+    let nopw = b
+        .column_by_name("passwordless_sudo")
+        .expect("nopw")
+        .as_boolean();
+    assert!(!nopw.value(0) && nopw.is_null(1));
+    assert_eq!(strings(b, RESCUED), [None, None]);
+}
+
+#[test]
+fn an_edge_asked_from_its_other_end_fills_the_same_columns() {
+    let s = TableSchema::parse(
+        "edge.json",
+        r#"{"table": "edge", "columns": [
+            {"name": "user_id", "type": "string", "nullable": false, "source": "$parent"},
+            {"name": "system_id", "type": "string", "nullable": false, "source": "to/id"},
+            {"name": "target_type", "type": "string", "source": "to/type"},
+            {"name": "target_attributes", "type": "json", "source": "to/attributes"},
+            {"name": "attributes", "type": "json"}
+        ]}"#,
+    )
+    .expect("schema");
+    let rec = |id: &str, ty: &str| json!({"to": {"id": id, "type": ty, "attributes": {"x": 1}}, "attributes": {"sudo": {"enabled": true}}});
+    let mut fwd = BatchDecoder::with_policy(s.clone(), SchemaPolicy::Fail, "").expect("decoder");
+    let f = &fwd
+        .decode_values(&[rec("s1", "system")], Some("u1"))
+        .expect("forward")[0];
+    let mut back = BatchDecoder::with_policy(s, SchemaPolicy::Fail, "").expect("decoder");
+    back.reverse(Reversed {
+        target_type: "system",
+    });
+    let r = &back
+        .decode_values(&[rec("u1", "user")], Some("s1"))
+        .expect("reversed")[0];
+    for c in ["user_id", "system_id", "target_type", "attributes"] {
+        assert_eq!(strings(f, c), strings(r, c), "{c}");
+    }
+    assert_eq!(strings(r, "user_id"), [Some("u1".to_string())]);
+    assert_eq!(strings(r, "target_attributes"), [None]);
+    assert_eq!(strings(r, RESCUED), [None]);
+}

@@ -48,6 +48,11 @@ pub struct Column {
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Also accept the value as osquery sends it (System Insights): an integer or float as
+    /// a decimal or scientific string, a boolean as `0`/`1` or `"0"`/`"1"`. What still does
+    /// not parse goes to `_rescued`, as everywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lenient: bool,
     /// `None` for a declared column; `discovered` for one found in the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
@@ -72,6 +77,7 @@ impl Column {
             name,
             ty,
             nullable: true,
+            lenient: false,
             source: Some(source),
             origin: Some("discovered".into()),
             since_run: Some(run_id.into()),
@@ -91,6 +97,10 @@ pub struct TableSchema {
     /// Source fields that repeat a declared column (v1 sends both `_id` and `id`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+    /// Columns that name a row (System Insights rows carry no id): the sort order of its
+    /// pages and the key to join on. Not unique: rows that repeat a key are all kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
     pub columns: Vec<Column>,
 }
 
@@ -128,6 +138,7 @@ impl TableSchema {
         }
         s.exclude = declared.exclude.clone();
         s.ignore = declared.ignore.clone();
+        s.key = declared.key.clone();
         s.description = declared.description.clone();
         s
     }
@@ -159,7 +170,18 @@ impl TableSchema {
             }
             Ok(())
         }
-        check(&self.columns, file)
+        check(&self.columns, file)?;
+        if let Some(k) = self
+            .key
+            .iter()
+            .find(|k| !self.columns.iter().any(|c| &c.name == *k))
+        {
+            return Err(SchemaError::Invalid {
+                file: file.into(),
+                message: format!("key column {k:?} is not declared"),
+            });
+        }
+        Ok(())
     }
 
     /// The Arrow schema written to every file of the table: declared columns, then `_rescued`.

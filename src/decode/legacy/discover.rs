@@ -52,6 +52,7 @@ pub fn infer(v: &serde_json::Value) -> Option<ColumnType> {
                         name,
                         ty: t,
                         nullable: true,
+                        lenient: false,
                         origin: None,
                         since_run: None,
                     });
