@@ -77,6 +77,7 @@ unit: $(VENV)/.s3
 # The demo lake read back by DuckDB and pyarrow, counts checked against the run manifest.
 readers: $(VENV)/.installed demo
 	@$(VENV)/bin/python tests/readers.py $(DEMO_LAKE) --users 5000 --user-groups 300 --systems 1500 --events 40000
+	$(VENV)/bin/python tests/demo_queries.py $(DEMO_LAKE)
 
 # Three days of growing schemas in one lake, read alike by DuckDB, DataFusion and pyarrow.
 engines: $(VENV)/.installed build

@@ -1,5 +1,6 @@
-//! The JumpCloud resources jclake exports: each table's name, where its records come from
-//! (a v1 or v2 collection, or a fan-out over the objects of a parent collection) and its
+//! The JumpCloud resources jclake exports: each table's name, its family, where its records
+//! come from (a v1 or v2 collection, a System Insights table, a fan-out over the objects of
+//! a parent collection, possibly askable from either end, or the event stream) and its
 //! declared schema from `schemas/<table>.json`, compiled into the binary.
 
 use std::sync::Arc;
@@ -7,20 +8,71 @@ use std::sync::Arc;
 use crate::model::{SchemaError, TableSchema};
 use crate::source::Api;
 
+/// The objects a fan-out runs over: a collection, listed by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parents {
+    pub api: Api,
+    pub route: &'static str,
+}
+
+/// The same edges asked from their other end: the fan-out a table may take instead when
+/// that end has fewer objects (one request per object at least, so fewer objects is
+/// fewer requests).
+#[derive(Debug, Clone, Copy)]
+pub struct OtherEnd {
+    pub parents: Parents,
+    pub path: &'static str,
+    /// The graph type of the forward fan-out's parents (the target seen from here).
+    pub target_type: &'static str,
+}
+
 /// Where a table's records come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Fetch {
     /// One paged collection.
     Collection { api: Api, route: &'static str },
-    /// For every object of a parent collection, one paged v2 list at
-    /// `/api/v2/{path}` with `{id}` replaced by the parent id.
+    /// One System Insights table, `/api/v2/systeminsights/{name}`: rows of every system,
+    /// 10,000 a page (never per system: the service rate-limits these routes), sorted by
+    /// the table's key.
+    Insights { name: &'static str },
+    /// For every object of `parents`, one v2 list at `/api/v2/{path}`, `{id}` replaced by
+    /// the parent's id and `{route}` by the route of the parent's directory type.
     FanOut {
-        parent_api: Api,
-        parent_route: &'static str,
+        parents: Parents,
         path: &'static str,
+        /// Whether the list pages with `limit`/`skip`; `false` for routes that take no
+        /// paging parameters and answer everything at once.
+        paged: bool,
+        other_end: Option<OtherEnd>,
     },
     /// The Directory Insights event stream, incremental, partitioned by event date.
     Events,
+}
+
+/// What a table is about, for `jclake tables`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    Directory,
+    Configuration,
+    Membership,
+    Access,
+    Inventory,
+    Activity,
+}
+
+impl Family {
+    pub fn title(self) -> &'static str {
+        match self {
+            Family::Directory => "Directory: people, devices, apps, groups, admins",
+            Family::Configuration => {
+                "Configuration: policies, commands, conditional access, software"
+            }
+            Family::Membership => "Memberships and associations (the graph's edges)",
+            Family::Access => "Effective access (who reaches what, through which path)",
+            Family::Inventory => "Device inventory (System Insights, MDM)",
+            Family::Activity => "Activity: Directory Insights events, command and policy results",
+        }
+    }
 }
 
 /// One exported table.
@@ -28,14 +80,16 @@ pub enum Fetch {
 pub struct Resource {
     pub table: &'static str,
     pub fetch: Fetch,
+    pub family: Family,
     schema_json: &'static str,
 }
 
 macro_rules! resource {
-    ($table:literal, $fetch:expr) => {
+    ($family:ident, $table:literal, $fetch:expr) => {
         Resource {
             table: $table,
             fetch: $fetch,
+            family: Family::$family,
             schema_json: include_str!(concat!("../schemas/", $table, ".json")),
         }
     };
@@ -44,9 +98,48 @@ macro_rules! resource {
 use Api::{V1, V2};
 use Fetch::{Collection, FanOut};
 
-/// Every table, snapshot collections first, then the edge tables fanned out from them.
-pub const RESOURCES: &[Resource] = &[
+const fn v1(route: &'static str) -> Parents {
+    Parents { api: V1, route }
+}
+
+const fn v2(route: &'static str) -> Parents {
+    Parents { api: V2, route }
+}
+
+/// A paged fan-out asked from `parents` only.
+const fn each(parents: Parents, path: &'static str) -> Fetch {
+    FanOut {
+        parents,
+        path,
+        paged: true,
+        other_end: None,
+    }
+}
+
+/// An association asked from whichever end has fewer objects.
+const fn edge(
+    parents: Parents,
+    path: &'static str,
+    other: Parents,
+    other_path: &'static str,
+    target_type: &'static str,
+) -> Fetch {
+    FanOut {
+        parents,
+        path,
+        paged: true,
+        other_end: Some(OtherEnd {
+            parents: other,
+            path: other_path,
+            target_type,
+        }),
+    }
+}
+
+/// Every table but System Insights, in export order.
+const CORE: &[Resource] = &[
     resource!(
+        Directory,
         "users",
         Collection {
             api: V1,
@@ -54,6 +147,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "systems",
         Collection {
             api: V1,
@@ -61,6 +155,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "applications",
         Collection {
             api: V1,
@@ -68,6 +163,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "organizations",
         Collection {
             api: V1,
@@ -75,6 +171,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Configuration,
         "commands",
         Collection {
             api: V1,
@@ -82,6 +179,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "radius_servers",
         Collection {
             api: V1,
@@ -89,6 +187,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "user_groups",
         Collection {
             api: V2,
@@ -96,6 +195,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "system_groups",
         Collection {
             api: V2,
@@ -103,6 +203,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Configuration,
         "policies",
         Collection {
             api: V2,
@@ -110,6 +211,7 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Directory,
         "directories",
         Collection {
             api: V2,
@@ -117,64 +219,391 @@ pub const RESOURCES: &[Resource] = &[
         }
     ),
     resource!(
+        Membership,
         "user_group_members",
-        FanOut {
-            parent_api: V2,
-            parent_route: "usergroups",
-            path: "usergroups/{id}/members"
-        }
+        each(v2("usergroups"), "usergroups/{id}/members")
     ),
     resource!(
+        Membership,
         "system_group_members",
-        FanOut {
-            parent_api: V2,
-            parent_route: "systemgroups",
-            path: "systemgroups/{id}/members"
-        }
+        each(v2("systemgroups"), "systemgroups/{id}/members")
     ),
     resource!(
+        Membership,
         "user_system_associations",
-        FanOut {
-            parent_api: V1,
-            parent_route: "systemusers",
-            path: "users/{id}/associations?targets=system"
-        }
+        edge(
+            v1("systemusers"),
+            "users/{id}/associations?targets=system",
+            v1("systems"),
+            "systems/{id}/associations?targets=user",
+            "user"
+        )
     ),
     resource!(
+        Membership,
         "application_user_group_associations",
-        FanOut {
-            parent_api: V1,
-            parent_route: "applications",
-            path: "applications/{id}/associations?targets=user_group"
-        }
+        edge(
+            v1("applications"),
+            "applications/{id}/associations?targets=user_group",
+            v2("usergroups"),
+            "usergroups/{id}/associations?targets=application",
+            "application"
+        )
     ),
     resource!(
+        Membership,
         "user_group_system_group_associations",
-        FanOut {
-            parent_api: V2,
-            parent_route: "usergroups",
-            path: "usergroups/{id}/associations?targets=system_group"
-        }
+        edge(
+            v2("usergroups"),
+            "usergroups/{id}/associations?targets=system_group",
+            v2("systemgroups"),
+            "systemgroups/{id}/associations?targets=user_group",
+            "user_group"
+        )
     ),
     resource!(
+        Membership,
         "policy_system_group_associations",
-        FanOut {
-            parent_api: V2,
-            parent_route: "policies",
-            path: "policies/{id}/associations?targets=system_group"
+        edge(
+            v2("policies"),
+            "policies/{id}/associations?targets=system_group",
+            v2("systemgroups"),
+            "systemgroups/{id}/associations?targets=policy",
+            "policy"
+        )
+    ),
+    resource!(
+        Membership,
+        "radius_server_user_group_associations",
+        edge(
+            v1("radiusservers"),
+            "radiusservers/{id}/associations?targets=user_group",
+            v2("usergroups"),
+            "usergroups/{id}/associations?targets=radius_server",
+            "radius_server"
+        )
+    ),
+    resource!(
+        Membership,
+        "user_group_system_associations",
+        edge(
+            v2("usergroups"),
+            "usergroups/{id}/associations?targets=system",
+            v1("systems"),
+            "systems/{id}/associations?targets=user_group",
+            "user_group"
+        )
+    ),
+    resource!(
+        Membership,
+        "user_system_group_associations",
+        edge(
+            v2("systemgroups"),
+            "systemgroups/{id}/associations?targets=user",
+            v1("systemusers"),
+            "users/{id}/associations?targets=system_group",
+            "system_group"
+        )
+    ),
+    resource!(
+        Membership,
+        "application_user_associations",
+        edge(
+            v1("applications"),
+            "applications/{id}/associations?targets=user",
+            v1("systemusers"),
+            "users/{id}/associations?targets=application",
+            "application"
+        )
+    ),
+    resource!(
+        Membership,
+        "radius_server_user_associations",
+        edge(
+            v1("radiusservers"),
+            "radiusservers/{id}/associations?targets=user",
+            v1("systemusers"),
+            "users/{id}/associations?targets=radius_server",
+            "radius_server"
+        )
+    ),
+    resource!(
+        Membership,
+        "directory_user_associations",
+        each(v2("directories"), "{route}/{id}/associations?targets=user")
+    ),
+    resource!(
+        Membership,
+        "directory_user_group_associations",
+        each(
+            v2("directories"),
+            "{route}/{id}/associations?targets=user_group"
+        )
+    ),
+    resource!(
+        Membership,
+        "command_system_associations",
+        edge(
+            v1("commands"),
+            "commands/{id}/associations?targets=system",
+            v1("systems"),
+            "systems/{id}/associations?targets=command",
+            "command"
+        )
+    ),
+    resource!(
+        Membership,
+        "command_system_group_associations",
+        edge(
+            v1("commands"),
+            "commands/{id}/associations?targets=system_group",
+            v2("systemgroups"),
+            "systemgroups/{id}/associations?targets=command",
+            "command"
+        )
+    ),
+    resource!(
+        Membership,
+        "policy_system_associations",
+        edge(
+            v2("policies"),
+            "policies/{id}/associations?targets=system",
+            v1("systems"),
+            "systems/{id}/associations?targets=policy",
+            "policy"
+        )
+    ),
+    resource!(
+        Membership,
+        "software_app_system_associations",
+        each(
+            v2("softwareapps"),
+            "softwareapps/{id}/associations?targets=system"
+        )
+    ),
+    resource!(
+        Membership,
+        "software_app_system_group_associations",
+        each(
+            v2("softwareapps"),
+            "softwareapps/{id}/associations?targets=system_group"
+        )
+    ),
+    resource!(
+        Access,
+        "user_system_access",
+        each(v1("systems"), "systems/{id}/users")
+    ),
+    resource!(
+        Access,
+        "user_application_access",
+        each(v1("applications"), "applications/{id}/users")
+    ),
+    resource!(
+        Directory,
+        "administrators",
+        Collection {
+            api: V1,
+            route: "users"
         }
     ),
     resource!(
-        "radius_server_user_group_associations",
+        Directory,
+        "user_push_endpoints",
         FanOut {
-            parent_api: V1,
-            parent_route: "radiusservers",
-            path: "radiusservers/{id}/associations?targets=user_group"
+            parents: v1("systemusers"),
+            path: "users/{id}/pushendpoints",
+            paged: false,
+            other_end: None,
         }
     ),
-    resource!("events", Fetch::Events),
+    resource!(
+        Configuration,
+        "authn_policies",
+        Collection {
+            api: V2,
+            route: "authn/policies"
+        }
+    ),
+    resource!(
+        Configuration,
+        "ip_lists",
+        Collection {
+            api: V2,
+            route: "iplists"
+        }
+    ),
+    resource!(
+        Configuration,
+        "software_apps",
+        Collection {
+            api: V2,
+            route: "softwareapps"
+        }
+    ),
+    resource!(
+        Inventory,
+        "software_app_statuses",
+        each(v2("softwareapps"), "softwareapps/{id}/statuses")
+    ),
+    resource!(
+        Configuration,
+        "apple_mdms",
+        Collection {
+            api: V2,
+            route: "applemdms"
+        }
+    ),
+    resource!(
+        Inventory,
+        "apple_mdm_devices",
+        each(v2("applemdms"), "applemdms/{id}/devices")
+    ),
+    resource!(
+        Activity,
+        "policy_statuses",
+        each(v2("policies"), "policies/{id}/policystatuses")
+    ),
+    resource!(
+        Activity,
+        "command_results",
+        Collection {
+            api: V1,
+            route: "commandresults"
+        }
+    ),
+    resource!(
+        Activity,
+        "policy_results",
+        Collection {
+            api: V2,
+            route: "policyresults"
+        }
+    ),
+    resource!(Activity, "events", Fetch::Events),
 ];
 
+macro_rules! insights {
+    ($($name:literal),* $(,)?) => {
+        &[$(Resource {
+            table: concat!("system_insights_", $name),
+            fetch: Fetch::Insights { name: $name },
+            family: Family::Inventory,
+            schema_json: include_str!(concat!("../schemas/system_insights_", $name, ".json")),
+        }),*]
+    };
+}
+
+/// The System Insights tables: every one the API serves (2026).
+const INSIGHTS: &[Resource] = insights!(
+    "alf",
+    "alf_exceptions",
+    "alf_explicit_auths",
+    "appcompat_shims",
+    "apps",
+    "authorized_keys",
+    "azure_instance_metadata",
+    "azure_instance_tags",
+    "battery",
+    "bitlocker_info",
+    "browser_plugins",
+    "certificates",
+    "chassis_info",
+    "chrome_extensions",
+    "connectivity",
+    "crashes",
+    "cups_destinations",
+    "disk_encryption",
+    "disk_info",
+    "dns_resolvers",
+    "etc_hosts",
+    "firefox_addons",
+    "groups",
+    "ie_extensions",
+    "interface_addresses",
+    "interface_details",
+    "kernel_info",
+    "launchd",
+    "linux_packages",
+    "logged_in_users",
+    "logical_drives",
+    "managed_policies",
+    "mounts",
+    "os_version",
+    "patches",
+    "programs",
+    "python_packages",
+    "safari_extensions",
+    "scheduled_tasks",
+    "secureboot",
+    "services",
+    "shadow",
+    "shared_folders",
+    "shared_resources",
+    "sharing_preferences",
+    "sip_config",
+    "startup_items",
+    "system_controls",
+    "system_info",
+    "tpm_info",
+    "uptime",
+    "usb_devices",
+    "user_groups",
+    "user_ssh_keys",
+    "userassist",
+    "users",
+    "wifi_networks",
+    "wifi_status",
+    "windows_security_center",
+    "windows_security_products",
+);
+
+/// The System Insights tables exported unless configured otherwise: what teams ask of
+/// device inventory first (software, OS, hardware, encryption, local accounts, browsers,
+/// patches, uptime, certificates).
+pub const DEFAULT_INSIGHTS: &[&str] = &[
+    "apps",
+    "programs",
+    "linux_packages",
+    "os_version",
+    "system_info",
+    "disk_encryption",
+    "bitlocker_info",
+    "users",
+    "logged_in_users",
+    "chrome_extensions",
+    "browser_plugins",
+    "patches",
+    "uptime",
+    "certificates",
+];
+
+/// Every table: the core tables, then every System Insights table.
+pub fn resources() -> impl Iterator<Item = &'static Resource> {
+    CORE.iter().chain(INSIGHTS)
+}
+
+/// The tables a run exports when none are named: every core table, and the System
+/// Insights tables named in `insights` (names without the `system_insights_` prefix).
+pub fn default_tables(insights: &[String]) -> Vec<&'static Resource> {
+    CORE.iter()
+        .chain(INSIGHTS.iter().filter(|r| match r.fetch {
+            Fetch::Insights { name } => insights.iter().any(|i| i == name),
+            _ => false,
+        }))
+        .collect()
+}
+
+/// The System Insights table names (without prefix).
+pub fn insights_names() -> Vec<&'static str> {
+    INSIGHTS
+        .iter()
+        .filter_map(|r| match r.fetch {
+            Fetch::Insights { name } => Some(name),
+            _ => None,
+        })
+        .collect()
+}
 impl Resource {
     pub fn schema(&self) -> Result<Arc<TableSchema>, SchemaError> {
         let s = TableSchema::parse(&format!("schemas/{}.json", self.table), self.schema_json)?;
@@ -206,12 +635,12 @@ pub const EVENT_SERVICES: &[&str] = &[
 
 /// The resource of a table name.
 pub fn find(table: &str) -> Option<&'static Resource> {
-    RESOURCES.iter().find(|r| r.table == table)
+    resources().find(|r| r.table == table)
 }
 
 /// Every table name, in export order.
 pub fn table_names() -> Vec<&'static str> {
-    RESOURCES.iter().map(|r| r.table).collect()
+    resources().map(|r| r.table).collect()
 }
 
 #[cfg(test)]
@@ -220,7 +649,7 @@ mod tests {
 
     #[test]
     fn every_declared_schema_parses_and_names_its_table() {
-        for r in RESOURCES {
+        for r in resources() {
             let s = r.schema().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(s.table, r.table);
             assert!(!s.columns.is_empty(), "{}", r.table);
@@ -230,6 +659,19 @@ mod tests {
                 r.table
             );
         }
-        assert_eq!(RESOURCES.len(), 18);
+        assert_eq!(CORE.len(), 42);
+        assert_eq!(INSIGHTS.len(), 60);
+        for name in DEFAULT_INSIGHTS {
+            assert!(insights_names().contains(name), "{name}");
+        }
+        for r in INSIGHTS {
+            let s = r.schema().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                !s.key.is_empty(),
+                "{}: a System Insights table has a key",
+                r.table
+            );
+            assert_eq!(s.columns[0].name, "system_id", "{}", r.table);
+        }
     }
 }

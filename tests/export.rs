@@ -64,7 +64,7 @@ async fn full_export_matches_the_simulator_table_by_table() {
     assert_eq!(run.outcome, RunOutcome::Succeeded);
     assert_eq!(
         run.tables.iter().filter(|t| t.table != "events").count(),
-        17
+        55
     );
     assert!(run.tables.iter().any(|t| t.table == "events" && t.rows > 0));
 

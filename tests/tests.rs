@@ -7,6 +7,7 @@ mod architecture;
 mod events;
 mod evolution;
 mod export;
+mod families;
 mod golden;
 mod lake;
 mod legacy;

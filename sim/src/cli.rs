@@ -81,8 +81,8 @@ pub struct ServeArgs {
     #[arg(long)]
     drift_ssh_keys: bool,
     /// Mutate every org every this many seconds: 5 users added, 2 removed, 3 changed, 200
-    /// new events (half in the newest millisecond) and 20 late ones (up to 30 min back).
-    /// `POST /_sim/mutate` does one step on demand.
+    /// new events (half in the newest millisecond), 20 late ones (up to 30 min back), and 10
+    /// new policy and 10 new command results. `POST /_sim/mutate` does one step on demand.
     #[arg(long)]
     mutate_every: Option<u64>,
 }
@@ -154,6 +154,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             new_events: 200,
             late_events: 20,
             late_by_ms: 30 * 60 * 1000,
+            new_results: 10,
         };
         handle.mutate_every(Duration::from_secs(secs), step);
     }

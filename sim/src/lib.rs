@@ -1,20 +1,27 @@
 //! The JumpCloud simulator: in come a seed, org sizes and realism knobs; out comes an HTTP
 //! server on 127.0.0.1 that answers the v1, v2, Directory Insights and OAuth routes the way
 //! `shared/jumpcloud-api.md` says the real service does, quirks included. It owns the org
-//! data (`data`), the wire behaviour of each API family (`v1v2`, `insights`), auth and the
-//! fault, rate-limit and latency knobs (`server`). Tests start it in-process with [`start`];
-//! `jclake-sim serve` (or `jclake sim serve`) runs it as a process.
+//! data (`data`), the wire behaviour of each API family (`v1v2`, `insights`, and
+//! `collections` for the further read routes of `shared/jumpcloud-api-extended.md` §3, with
+//! their `SimHandle` accessors; `graph`: v2 association targets and effective-access
+//! traversals), auth and the fault, rate-limit and latency knobs (`server`). Tests start it in-process with [`start`]; `jclake-sim serve` (or
+//! `jclake sim serve`) runs it as a process.
+//! System Insights (`sysinsights`): `GET /api/v2/systeminsights/<table>` for the 60 tables,
+//! rows of every reporting system made on demand by `data::sysinsights`.
 
 // Handlers return an early error `Response` by value; it is built once per request, so boxing
 // it would buy nothing.
 #![allow(clippy::result_large_err)]
 
 pub mod cli;
+mod collections;
 mod data;
+mod graph;
 mod http;
 mod insights;
 mod server;
 mod state;
+mod sysinsights;
 mod v1v2;
 
 use std::net::SocketAddr;
@@ -135,6 +142,13 @@ impl SimHandle {
         self.state.records(org, collection)
     }
 
+    /// Every System Insights row of `table` in org `org`, as `GET
+    /// /api/v2/systeminsights/<table>` serves them unsorted and unfiltered (reporting systems
+    /// in `_id` order, then each system's rows); empty for an unknown table.
+    pub fn system_insights(&self, org: usize, table: &str) -> Vec<serde_json::Value> {
+        sysinsights::rows(&self.state, org, table)
+    }
+
     /// The ids of every event of org `org`.
     pub fn event_ids(&self, org: usize) -> Vec<String> {
         self.state.event_ids(org)
@@ -154,6 +168,13 @@ impl SimHandle {
         target: &str,
     ) -> Vec<String> {
         self.state.associations(org, kind, id, target)
+    }
+
+    /// Every association edge of org `org`, each once, as (a type, a id, b type, b id,
+    /// attributes): which end is `a` carries no meaning. With [`SimHandle::members`] it is
+    /// the whole graph, for computing effective access independently of the routes.
+    pub fn edges(&self, org: usize) -> Vec<(String, String, String, String, serde_json::Value)> {
+        self.state.edges(org)
     }
 
     /// Applies one mutation step to org `org` (users added/removed/changed, new and late events).

@@ -1,7 +1,8 @@
 //! The simulator's HTTP front: accepts connections, applies the fault knobs (latency, 5xx,
 //! connection resets, truncated bodies, 429 bursts), authenticates (API key, MSP key with
 //! `x-org-id`, OAuth bearer tokens), enforces the per-key rate limit, and hands the request
-//! to the API family it names (`v1v2`, `insights`).
+//! to the API family it names (`v1v2`, `insights`, `sysinsights` for
+//! `/api/v2/systeminsights/`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use tokio::sync::oneshot;
 use crate::data::Mutation;
 use crate::http::{error, full, json_response, Body, Family};
 use crate::state::{lock, read, Caller, Faults, SimState};
-use crate::{insights, v1v2};
+use crate::{insights, sysinsights, v1v2};
 
 /// Accepts connections until `stop` fires.
 pub(super) async fn serve(
@@ -119,6 +120,8 @@ async fn handle(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response
     };
     let resp = if let Some(rest) = path.strip_prefix("/insights/directory/v1/") {
         insights::handle(&state, &caller, &method, rest, &body)
+    } else if let Some(rest) = path.strip_prefix("/api/v2/systeminsights/") {
+        sysinsights::handle(&state, &caller, &method, rest, &query)
     } else if let Some(rest) = path.strip_prefix("/api/v2/") {
         v1v2::handle_v2(&state, &caller, &method, rest, &query)
     } else if let Some(rest) = path.strip_prefix("/api/") {

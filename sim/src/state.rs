@@ -1,6 +1,7 @@
 //! The simulator's state: the generated tenants, the fault knobs, the per-key token
-//! buckets and bearer tokens, and the counters tests read. Handlers (`v1v2`, `insights`)
-//! and the front (`server`) share it; it imports neither.
+//! buckets and bearer tokens, and the counters tests read (among them `fdekey_requests`).
+//! Handlers (`v1v2`, `insights`, `collections`) and the front (`server`) share it; it
+//! imports neither.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,6 +46,8 @@ pub struct SimStats {
     pub resets: u64,
     pub truncated: u64,
     pub tokens_issued: u64,
+    /// Requests to `/api/v2/systems/{id}/fdekey` (a secret the exporter must never ask for).
+    pub fdekey_requests: u64,
 }
 
 pub(crate) struct Bucket {
@@ -153,6 +156,27 @@ impl SimState {
                 t.associations(kind, id, target)
                     .into_iter()
                     .map(|(id, _)| id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn edges(&self, org: usize) -> Vec<(String, String, String, String, Value)> {
+        read(&self.tenants)
+            .get(org)
+            .map(|t| {
+                t.edges
+                    .iter()
+                    .map(|e| {
+                        let (a, b) = (&e.a, &e.b);
+                        (
+                            a.0.into(),
+                            a.1.clone(),
+                            b.0.into(),
+                            b.1.clone(),
+                            e.attributes.clone(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()

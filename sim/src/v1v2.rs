@@ -1,6 +1,10 @@
 //! The v1 (`/api/...`) and v2 (`/api/v2/...`) routes: collections with `limit`/`skip`,
 //! `sort`, `fields` and `filter`; v1 in the `{totalCount, results}` envelope, v2 as bare
-//! arrays; group members and resolved membership; `associations?targets=`.
+//! arrays; group members and resolved membership; `associations?targets=` (the targets each
+//! route offers, else 400); the traversal routes (`/systems/{id}/users`, …) of `graph`. A
+//! graph route's id must name an object of the route's type (a G Suite id under
+//! `/ldapservers/` is a 404). The routes of
+//! `collections` (admins, results, authn policies, MDM, …) are asked first.
 
 use std::cmp::Ordering;
 
@@ -9,6 +13,7 @@ use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::data::{id_of, Tenant, V1_COLLECTIONS, V2_COLLECTIONS};
+use crate::graph;
 use crate::http::{error, json_response, Body, Family};
 use crate::state::{read, Caller, SimState};
 
@@ -225,6 +230,9 @@ pub(super) fn handle_v1(
     rest: &str,
     query: &str,
 ) -> Response<Body> {
+    if let Some(r) = crate::collections::handle_v1(state, caller, method, rest, query) {
+        return r;
+    }
     let fam = Family::V1;
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let Some(&coll) = segs.first() else {
@@ -276,25 +284,12 @@ fn graph_type(route: &str) -> Option<&'static str> {
         "office365s" => "office_365",
         "ldapservers" => "ldap_server",
         "workdays" => "workday",
+        "commands" => "command",
+        "softwareapps" => "software_app",
+        "activedirectories" => "active_directory",
         _ => return None,
     })
 }
-
-const TARGETS: &[&str] = &[
-    "user",
-    "system",
-    "user_group",
-    "system_group",
-    "application",
-    "policy",
-    "radius_server",
-    "ldap_server",
-    "g_suite",
-    "office_365",
-    "workday",
-    "command",
-    "active_directory",
-];
 
 /// Where the objects of a graph type live in the tenant.
 fn collection_of(kind: &str) -> &'static str {
@@ -306,8 +301,19 @@ fn collection_of(kind: &str) -> &'static str {
         "application" => "applications",
         "policy" => "policies",
         "radius_server" => "radiusservers",
+        "command" => "commands",
+        "software_app" => "softwareapps",
         _ => "directories",
     }
+}
+
+/// Whether object `id` exists with graph type `kind` (directories: of that `type`).
+fn object_exists(t: &Tenant, kind: &str, id: &str) -> bool {
+    let directory = graph::DIRECTORY_TYPES.contains(&kind);
+    t.collections
+        .get(collection_of(kind))
+        .and_then(|c| c.iter().find(|v| id_of(v) == id))
+        .is_some_and(|v| !directory || v.get("type").and_then(Value::as_str) == Some(kind))
 }
 
 fn connection(id: &str, kind: &str, attributes: Value) -> Value {
@@ -332,6 +338,9 @@ pub(super) fn handle_v2(
     rest: &str,
     query: &str,
 ) -> Response<Body> {
+    if let Some(r) = crate::collections::handle_v2(state, caller, method, rest, query) {
+        return r;
+    }
     let fam = Family::V2;
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     if segs.is_empty() || segs.len() > 3 {
@@ -383,11 +392,7 @@ pub(super) fn handle_v2(
             let Some(kind) = graph_type(route) else {
                 return error(fam, StatusCode::NOT_FOUND, "Not Found");
             };
-            let exists = t
-                .collections
-                .get(collection_of(kind))
-                .is_some_and(|c| c.iter().any(|v| id_of(v) == id));
-            if !exists {
+            if !object_exists(t, kind, id) {
                 return error(
                     fam,
                     StatusCode::NOT_FOUND,
@@ -418,7 +423,7 @@ pub(super) fn handle_v2(
                             "Bad Request: targets is required",
                         );
                     };
-                    if !TARGETS.contains(&target) {
+                    if !graph::association_targets(kind).contains(&target) {
                         return error(
                             fam,
                             StatusCode::BAD_REQUEST,
@@ -432,7 +437,10 @@ pub(super) fn handle_v2(
                         .collect();
                     bare_page(items, &q, false)
                 }
-                _ => error(fam, StatusCode::NOT_FOUND, "Not Found"),
+                _ => match graph::traversal(kind, sub) {
+                    Some(how) => bare_page(graph::traverse(t, kind, id, how), &q, false),
+                    None => error(fam, StatusCode::NOT_FOUND, "Not Found"),
+                },
             }
         }
     }
@@ -462,6 +470,8 @@ fn membership(t: &Tenant, group: &str) -> Vec<Value> {
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
         .into_iter()
-        .map(|(id, kind, paths)| json!({"id": id, "type": kind, "paths": paths}))
+        .map(|(id, kind, paths)| {
+            json!({"id": id, "type": kind, "compiledAttributes": null, "paths": paths})
+        })
         .collect()
 }

@@ -260,15 +260,36 @@ async fn export(flags: &Flags<ExportSettings>, plan: bool) -> ExitCode {
     }
 }
 
+/// Every table by family; a System Insights table exported by default is marked `*`.
 fn tables() -> ExitCode {
-    for r in crate::catalog::RESOURCES {
+    let mut all: Vec<_> = crate::catalog::resources().collect();
+    all.sort_by_key(|r| r.family);
+    let mut family = None;
+    for r in all {
+        if family != Some(r.family) {
+            if family.is_some() {
+                out!("");
+            }
+            out!("{}", r.family.title());
+            family = Some(r.family);
+        }
+        let default = match r.fetch {
+            crate::catalog::Fetch::Insights { name }
+                if crate::catalog::DEFAULT_INSIGHTS.contains(&name) =>
+            {
+                "*"
+            }
+            _ => " ",
+        };
         match r.schema() {
-            Ok(s) => out!("{:<40} {}", r.table, s.description),
+            Ok(s) => out!("  {default}{:<44} {}", r.table, s.description),
             Err(e) => {
                 eprintln!("jclake: {e}");
                 return ExitCode::from(1);
             }
         }
     }
+    out!("");
+    out!("* exported by default (setting system_insights_tables); the other System Insights tables by name");
     ExitCode::SUCCESS
 }

@@ -199,10 +199,24 @@ pub const TOKEN_URL: Setting = Setting {
     ..setting("token_url", TEXT, "token endpoint of service accounts")
 };
 pub const TABLES: Setting = Setting {
-    default: DefaultValue::Derived("all; `jclake tables` lists them"),
+    default: DefaultValue::Derived(
+        "every table but the System Insights ones not in system_insights_tables; `jclake tables` lists them",
+    ),
     value_name: "a,b,c",
     example: Some("[\"users\", \"systems\", \"user_groups\", \"user_group_members\"]"),
     ..setting("tables", Kind::List, "tables to export")
+};
+pub const SYSTEM_INSIGHTS_TABLES: Setting = Setting {
+    default: DefaultValue::Derived(
+        "apps, programs, linux_packages, os_version, system_info, disk_encryption, bitlocker_info, users, logged_in_users, chrome_extensions, browser_plugins, patches, uptime, certificates",
+    ),
+    value_name: "a,b,c|all",
+    example: Some("[\"apps\", \"programs\", \"os_version\", \"battery\"]"),
+    ..setting(
+        "system_insights_tables",
+        Kind::List,
+        "System Insights tables (API names) exported when `tables` is not given; `all` for every one, an empty list for none",
+    )
 };
 pub const SNAPSHOT_DATE: Setting = Setting {
     scope: Scope::Flag,
@@ -423,6 +437,7 @@ pub const ALL: &[&Setting] = &[
     &CLIENT_SECRET,
     &TOKEN_URL,
     &TABLES,
+    &SYSTEM_INSIGHTS_TABLES,
     &SNAPSHOT_DATE,
     &RATE_LIMIT_RPM,
     &MAX_IN_FLIGHT,

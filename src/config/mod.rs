@@ -256,8 +256,37 @@ fn orgs(l: &Layers) -> Result<Vec<OrgSpec>, ConfigError> {
 fn tables(
     l: &Layers,
 ) -> Result<(Vec<&'static Resource>, BTreeMap<String, SchemaPolicy>), ConfigError> {
+    let insights = match l.get::<Vec<String>>(&SYSTEM_INSIGHTS_TABLES)? {
+        None => catalog::DEFAULT_INSIGHTS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Some(names) if names.iter().any(|n| n.trim() == "all") => catalog::insights_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        Some(names) => {
+            let known = catalog::insights_names();
+            let mut out: Vec<String> = Vec::new();
+            for n in names
+                .iter()
+                .map(|n| n.trim().trim_start_matches("system_insights_"))
+            {
+                if !known.contains(&n) {
+                    return Err(ConfigError::Invalid(format!(
+                        "unknown System Insights table {n:?}; known tables: {}",
+                        known.join(", ")
+                    )));
+                }
+                if !out.iter().any(|o| o == n) {
+                    out.push(n.to_string());
+                }
+            }
+            out
+        }
+    };
     let tables = match l.get::<Vec<String>>(&TABLES)? {
-        None => catalog::RESOURCES.iter().collect(),
+        None => catalog::default_tables(&insights),
         Some(names) if names.is_empty() => {
             return Err(ConfigError::Invalid("--tables names no table".into()))
         }
@@ -286,8 +315,7 @@ fn tables(
         }
     }
     let default = given.get("default").copied().unwrap_or_default();
-    let policy = catalog::RESOURCES
-        .iter()
+    let policy = catalog::resources()
         .map(|r| {
             let p = given.get(r.table).copied().unwrap_or(default);
             (r.table.to_string(), p)

@@ -13,8 +13,9 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use futures::StreamExt;
 
-use crate::catalog::{Fetch, Resource};
+use crate::catalog::{Fetch, OtherEnd, Parents, Resource};
 use crate::decode::DecodeError;
+use crate::decode::Reversed;
 use crate::manifest::commit::{self, Intent};
 use crate::manifest::{self, lock, ManifestError};
 use crate::model::exit;
@@ -24,7 +25,7 @@ use crate::model::{
     TableOutcome, TableRun, TableSchema, EVENTS, RUN_MANIFEST_VERSION,
 };
 use crate::sink::{Lake, SinkError, WriteOptions};
-use crate::source::{ApiClient, FanOutPages, PageStream, SourceError};
+use crate::source::{count_objects, ApiClient, FanOutPages, PageStream, SourceError};
 pub use settings::{EventsSettings, ExportConfig, MemoryBudget, OrgSpec};
 use stage::{Staged, Stager};
 
@@ -105,6 +106,76 @@ const FINAL_INTENT: u32 = 99_999;
 struct OrgRun {
     client: ApiClient,
     org: Option<String>,
+    counts: ObjectCounts,
+}
+
+/// The object counts of one org's collections, asked once per run and shared by the
+/// tables that choose a fan-out end by them.
+#[derive(Clone, Default)]
+pub(crate) struct ObjectCounts(
+    std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<&'static str, u64>>>,
+);
+
+impl ObjectCounts {
+    pub(crate) async fn of(&self, client: &ApiClient, p: Parents) -> Result<u64, SourceError> {
+        // Held across the request: two tables asking for one count ask once.
+        let mut known = self.0.lock().await;
+        if let Some(n) = known.get(p.route) {
+            return Ok(*n);
+        }
+        let n = count_objects(client, p.api, p.route).await?;
+        known.insert(p.route, n);
+        Ok(n)
+    }
+
+    /// The end a fan-out asks from: its other end only when that has fewer objects.
+    /// Returns the parents, the path, the reversal for the decoder and both counts.
+    pub(crate) async fn choose(
+        &self,
+        client: &ApiClient,
+        parents: Parents,
+        path: &'static str,
+        other_end: Option<OtherEnd>,
+    ) -> Result<FanOutChoice, SourceError> {
+        let Some(o) = other_end else {
+            return Ok(FanOutChoice {
+                parents,
+                path,
+                reversed: None,
+                counts: None,
+            });
+        };
+        let (here, there) = (
+            self.of(client, parents).await?,
+            self.of(client, o.parents).await?,
+        );
+        Ok(if there < here {
+            FanOutChoice {
+                parents: o.parents,
+                path: o.path,
+                reversed: Some(Reversed {
+                    target_type: o.target_type,
+                }),
+                counts: Some((there, here)),
+            }
+        } else {
+            FanOutChoice {
+                parents,
+                path,
+                reversed: None,
+                counts: Some((here, there)),
+            }
+        })
+    }
+}
+
+/// Which end a fan-out runs from.
+pub(crate) struct FanOutChoice {
+    pub parents: Parents,
+    pub path: &'static str,
+    pub reversed: Option<Reversed>,
+    /// (objects of the chosen end, objects of the other end), for tables with two ends.
+    pub counts: Option<(u64, u64)>,
 }
 
 /// Runs one export and returns its manifest (already committed). Errors that stop the whole
@@ -133,12 +204,14 @@ pub async fn run(cfg: &ExportConfig) -> Result<RunManifest, ExportError> {
         orgs.push(OrgRun {
             client: c,
             org: Some(o.org_id.clone()),
+            counts: ObjectCounts::default(),
         });
     }
     if orgs.is_empty() {
         orgs.push(OrgRun {
             client: client.clone(),
             org: None,
+            counts: ObjectCounts::default(),
         });
     }
     // One cheap request per org first: a bad key or an unreachable host fails before any work.
@@ -254,6 +327,7 @@ async fn run_locked(
                     partition: Partition::snapshot(o.org.as_deref(), cfg.snapshot_date),
                     fanout: cfg.fanout_concurrency,
                     policy: cfg.policy(r.table),
+                    counts: o.counts.clone(),
                 };
                 async move {
                     // A task per table lets decode and encode of different tables use every core.
@@ -430,6 +504,7 @@ struct SnapshotJob {
     partition: Partition,
     fanout: usize,
     policy: crate::decode::SchemaPolicy,
+    counts: ObjectCounts,
 }
 
 impl SnapshotJob {
@@ -442,12 +517,43 @@ impl SnapshotJob {
                 let pages = PageStream::collection(client, api, route);
                 stager.stage(r.table, p, pages, &mut decoder).await
             }
+            Fetch::Insights { name } => {
+                let key: Vec<&str> = declared
+                    .key
+                    .iter()
+                    .filter_map(|k| declared.columns.iter().find(|c| &c.name == k))
+                    .map(|c| c.source())
+                    .collect();
+                let pages = PageStream::insights(client, name, &key);
+                stager.stage(r.table, p, pages, &mut decoder).await
+            }
             Fetch::FanOut {
-                parent_api,
-                parent_route,
+                parents,
                 path,
+                paged,
+                other_end,
             } => {
-                let pages = FanOutPages::new(client, parent_api, parent_route, path, self.fanout);
+                let choice = self.counts.choose(client, parents, path, other_end).await?;
+                if let Some(rev) = choice.reversed {
+                    decoder.reverse(rev);
+                }
+                if let Some((n, other)) = choice.counts {
+                    tracing::info!(
+                        table = r.table,
+                        from = choice.parents.route,
+                        objects = n,
+                        other_end_objects = other,
+                        "fan-out from the smaller end"
+                    );
+                }
+                let pages = FanOutPages::new(
+                    client,
+                    choice.parents.api,
+                    choice.parents.route,
+                    choice.path,
+                    paged,
+                    self.fanout,
+                );
                 stager.stage(r.table, p, pages, &mut decoder).await
             }
             Fetch::Events => Err(TableError::Task(

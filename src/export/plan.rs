@@ -1,16 +1,17 @@
 //! `jclake export --plan`: which endpoints a run would call for each table and about how
 //! many requests that takes, from counts alone (v1 `totalCount`, v2 `x-total-count` where
-//! a route sends it, Directory Insights `/events/count`); no records are fetched.
+//! a route sends it, else a list of ids; Directory Insights `/events/count`); no records
+//! are fetched. A fan-out with two ends shows the end the run would ask from.
 
 use chrono::Utc;
 use serde_json::Value;
 
 use super::events::{day_windows, stream_start};
-use super::{ExportConfig, ExportError};
+use super::{ExportConfig, ExportError, ObjectCounts};
 use crate::catalog::Fetch;
 use crate::manifest;
 use crate::sink::{Lake, LakeLocation};
-use crate::source::{Api, ApiClient, EventQuery, SourceError, PAGE_LIMIT};
+use crate::source::{Api, ApiClient, EventQuery, SourceError, INSIGHTS_PAGE_LIMIT, PAGE_LIMIT};
 
 /// One table of the plan.
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ async fn count(client: &ApiClient, api: Api, route: &str) -> Result<Option<u64>,
 /// Counts what `cfg` would export and estimates the requests.
 pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine>, ExportError> {
     let mut lines = Vec::new();
+    let counts = ObjectCounts::default();
     for r in &cfg.tables {
         let line = match r.fetch {
             Fetch::Collection { api, route } => {
@@ -65,19 +67,38 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
                     requests: n.map(|n| pages(n, PAGE_LIMIT as u64)),
                 }
             }
-            Fetch::FanOut {
-                parent_api,
-                parent_route,
-                path,
-            } => {
-                let n = count(client, parent_api, parent_route).await?;
+            Fetch::Insights { name } => {
+                let route = format!("systeminsights/{name}");
+                let n = count(client, Api::V2, &route).await?;
+                let size = INSIGHTS_PAGE_LIMIT as u64;
                 PlanLine {
                     table: r.table,
-                    endpoint: format!("GET /api/v2/{path} for each of /{parent_route}"),
-                    basis: n
-                        .map(|n| format!("{n} parents, one page each at least"))
-                        .unwrap_or_else(|| "parent count unknown".into()),
-                    requests: n.map(|n| pages(n, PAGE_LIMIT as u64) + n),
+                    endpoint: format!("GET /api/v2/{route}?limit={size}&skip=…"),
+                    basis: n.map(|n| format!("{n} rows")).unwrap_or_else(|| {
+                        format!("row count unknown: one request per {size} rows")
+                    }),
+                    requests: n.map(|n| pages(n, size)),
+                }
+            }
+            Fetch::FanOut {
+                parents,
+                path,
+                other_end,
+                ..
+            } => {
+                let c = counts.choose(client, parents, path, other_end).await?;
+                let n = counts.of(client, c.parents).await?;
+                let route = c.parents.route;
+                PlanLine {
+                    table: r.table,
+                    endpoint: format!("GET /api/v2/{} for each of /{route}", c.path),
+                    basis: match c.counts {
+                        Some((_, other)) => format!(
+                            "{n} parents, the smaller end ({other} at the other), one page each at least"
+                        ),
+                        None => format!("{n} parents, one page each at least"),
+                    },
+                    requests: Some(pages(n, PAGE_LIMIT as u64) + n),
                 }
             }
             Fetch::Events => {

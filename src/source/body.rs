@@ -185,6 +185,11 @@ pub fn record_id(record: &[u8]) -> Option<String> {
     string_field(record, &["_id", "id"])
 }
 
+/// One top-level string field of a record (a directory's `type`).
+pub fn record_field(record: &[u8], key: &str) -> Option<String> {
+    string_field(record, &[key])
+}
+
 /// The `id` of one event, if it is a string.
 pub fn event_id(record: &[u8]) -> Option<String> {
     string_field(record, &["id"])

@@ -18,7 +18,10 @@ use serde_json::Value;
 
 pub use insights::{EventDayPages, EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
-pub use pages::{Api, FanOutPages, Page, PageStream, Pages, PAGE_LIMIT};
+pub use pages::{
+    count_objects, directory_route, Api, FanOutPages, Page, PageStream, Pages, INSIGHTS_PAGE_LIMIT,
+    PAGE_LIMIT,
+};
 
 /// A JumpCloud API key. It is sent as a sensitive header and never printed: `Debug` shows
 /// `ApiKey(***)` and there is no `Display`.

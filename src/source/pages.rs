@@ -9,7 +9,7 @@ use std::future::Future;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-use super::body::{record_id, Shape};
+use super::body::{record_field, record_id, Shape};
 use super::{ApiClient, SourceError};
 use crate::model::RawPage;
 
@@ -38,6 +38,21 @@ pub trait Pages: Send {
 /// The largest page v1 and v2 allow.
 pub const PAGE_LIMIT: usize = 100;
 
+/// The largest page System Insights allows.
+pub const INSIGHTS_PAGE_LIMIT: usize = 10_000;
+
+/// The route of a directory's own v2 routes, from its `type` in `/v2/directories`.
+pub fn directory_route(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "g_suite" => "gsuites",
+        "office_365" => "office365s",
+        "ldap_server" => "ldapservers",
+        "active_directory" => "activedirectories",
+        "workday" => "workdays",
+        _ => return None,
+    })
+}
+
 /// The pages of one list, fetched one at a time.
 pub struct PageStream<'a> {
     client: &'a ApiClient,
@@ -46,6 +61,9 @@ pub struct PageStream<'a> {
     route: String,
     /// Extra query pairs, already encoded (`sort=_id`, `fields=_id`).
     extra: String,
+    limit: usize,
+    /// `false` for a route that takes no paging parameters: one request answers all.
+    paged: bool,
     skip: usize,
     done: bool,
 }
@@ -62,6 +80,23 @@ impl<'a> PageStream<'a> {
             api,
             route: route.to_string(),
             extra: extra.into(),
+            limit: PAGE_LIMIT,
+            paged: true,
+            skip: 0,
+            done: false,
+        }
+    }
+
+    /// A System Insights table, 10,000 rows a page, sorted by `key` (its columns' sources)
+    /// so that skip-paging is stable.
+    pub fn insights(client: &'a ApiClient, name: &str, key: &[&str]) -> PageStream<'a> {
+        PageStream {
+            client,
+            api: Api::V2,
+            route: format!("systeminsights/{name}"),
+            extra: format!("sort={}", key.join(",")),
+            limit: INSIGHTS_PAGE_LIMIT,
+            paged: true,
             skip: 0,
             done: false,
         }
@@ -76,13 +111,15 @@ impl<'a> PageStream<'a> {
         s
     }
 
-    /// A v2 sub-list such as `usergroups/{id}/members`.
-    pub fn v2_list(client: &'a ApiClient, route: String) -> PageStream<'a> {
+    /// A v2 sub-list such as `usergroups/{id}/members`; unpaged, one request.
+    pub fn v2_list(client: &'a ApiClient, route: String, paged: bool) -> PageStream<'a> {
         PageStream {
             client,
             api: Api::V2,
             route,
             extra: String::new(),
+            limit: PAGE_LIMIT,
+            paged,
             skip: 0,
             done: false,
         }
@@ -94,16 +131,18 @@ impl<'a> PageStream<'a> {
             Api::V1 => "api",
             Api::V2 => "api/v2",
         };
+        let mut query: Vec<String> = Vec::new();
+        if self.paged {
+            query.push(format!("limit={}&skip={}", self.limit, self.skip));
+        }
+        if !self.extra.is_empty() {
+            query.push(self.extra.clone());
+        }
+        if query.is_empty() {
+            return format!("{base}/{family}/{}", self.route);
+        }
         let sep = if self.route.contains('?') { '&' } else { '?' };
-        let extra = if self.extra.is_empty() {
-            String::new()
-        } else {
-            format!("&{}", self.extra)
-        };
-        format!(
-            "{base}/{family}/{}{sep}limit={PAGE_LIMIT}&skip={}{extra}",
-            self.route, self.skip
-        )
+        format!("{base}/{family}/{}{sep}{}", self.route, query.join("&"))
     }
 
     /// The next page's records, or `None` after the last.
@@ -130,7 +169,7 @@ impl<'a> PageStream<'a> {
         };
         self.skip += records.len();
         let past_total = total.is_some_and(|t| self.skip as u64 >= t);
-        if records.len() < PAGE_LIMIT || past_total {
+        if !self.paged || records.len() < self.limit || past_total {
             self.done = true;
         }
         if records.is_empty() {
@@ -138,6 +177,35 @@ impl<'a> PageStream<'a> {
         }
         Ok(Some(records))
     }
+}
+
+/// The number of objects of a collection: v1's `totalCount`, a v2 route's `x-total-count`,
+/// or, where a route sends neither, by listing its ids (one request per 100 objects).
+pub async fn count_objects(client: &ApiClient, api: Api, route: &str) -> Result<u64, SourceError> {
+    let base = client.endpoints().base_url.trim_end_matches('/');
+    let hinted = match api {
+        Api::V1 => client
+            .get_json(&format!("{base}/api/{route}?limit=1&fields=_id"))
+            .await?
+            .get("totalCount")
+            .and_then(serde_json::Value::as_u64),
+        Api::V2 => client
+            .get_with_headers(&format!("{base}/api/v2/{route}?limit=1"))
+            .await?
+            .1
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+    };
+    if let Some(n) = hinted {
+        return Ok(n);
+    }
+    let mut ids = PageStream::ids(client, api, route);
+    let mut n = 0;
+    while let Some(page) = ids.next_records().await? {
+        n += page.len() as u64;
+    }
+    Ok(n)
 }
 
 fn shape_error(url: &str, what: &str) -> SourceError {
@@ -169,6 +237,7 @@ pub struct FanOutPages<'a> {
     parents: PageStream<'a>,
     parent_route: &'a str,
     path: &'a str,
+    paged: bool,
     fanout: usize,
     children: Option<BoxStream<'a, Result<Child<'a>, SourceError>>>,
     current: Option<(String, PageStream<'a>)>,
@@ -180,6 +249,7 @@ impl<'a> FanOutPages<'a> {
         parent_api: Api,
         parent_route: &'a str,
         path: &'a str,
+        paged: bool,
         fanout: usize,
     ) -> FanOutPages<'a> {
         FanOutPages {
@@ -187,6 +257,7 @@ impl<'a> FanOutPages<'a> {
             parents: PageStream::ids(client, parent_api, parent_route),
             parent_route,
             path,
+            paged,
             fanout: fanout.max(1),
             children: None,
             current: None,
@@ -220,14 +291,29 @@ impl Pages for FanOutPages<'_> {
             let Some(page) = self.parents.next_records().await? else {
                 return Ok(None);
             };
-            let ids = page
-                .records()
-                .map(|p| parent_id(p, self.client, self.parent_route))
-                .collect::<Result<Vec<_>, _>>()?;
-            let (client, path) = (self.client, self.path);
-            let children = futures::stream::iter(ids)
-                .map(move |id| async move {
-                    let mut s = PageStream::v2_list(client, path.replace("{id}", &id));
+            let mut parents = Vec::new();
+            for p in page.records() {
+                let id = parent_id(p, self.client, self.parent_route)?;
+                // A directory's lists live under the route of its type.
+                if !self.path.contains("{route}") {
+                    parents.push((id.clone(), self.path.replace("{id}", &id)));
+                    continue;
+                }
+                let kind = record_field(p, "type").unwrap_or_default();
+                match directory_route(&kind) {
+                    Some(route) => parents.push((
+                        id.clone(),
+                        self.path.replace("{route}", route).replace("{id}", &id),
+                    )),
+                    None => {
+                        tracing::debug!(%id, %kind, "no association routes for this directory type")
+                    }
+                }
+            }
+            let (client, paged) = (self.client, self.paged);
+            let children = futures::stream::iter(parents)
+                .map(move |(id, route)| async move {
+                    let mut s = PageStream::v2_list(client, route, paged);
                     let first = s.next_records().await?;
                     Ok::<_, SourceError>((id, s, first))
                 })

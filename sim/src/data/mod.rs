@@ -2,15 +2,23 @@
 //! (every collection as JSON objects in `_id` order, the membership and association graph,
 //! and the Directory Insights event log). Shapes follow `shared/jumpcloud-api.md`: optional
 //! fields are sometimes absent and sometimes `null`, custom attribute names are free-form, and
-//! every edge points at an object that exists.
+//! every edge points at an object that exists. `bindings` adds, from a separate rng after
+//! everything else, the association pair types the first pass leaves out. An event's stored
+//! time (the order Directory Insights pages in) is the time it renders: whole seconds when
+//! its timestamp is written without a fraction. `collections` adds, last and from its own
+//! rng, the further read collections (admins, command and policy results, authn policies, IP
+//! lists, software apps, the Apple MDM, push endpoints, recovery keys).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
+mod bindings;
+pub(crate) mod collections;
 mod mutate;
 mod records;
+pub mod sysinsights;
 
 pub use mutate::{Mutation, MutationReport};
 use records::*;
@@ -91,6 +99,9 @@ pub struct Tenant {
     rng: Option<fastrand::Rng>,
     now: DateTime<Utc>,
     drift: Drift,
+    /// What `collections` hangs below other objects (statuses, devices, push endpoints,
+    /// recovery keys); its top-level lists are in `collections`.
+    pub extras: collections::Extras,
 }
 
 #[derive(Debug, Clone)]
@@ -359,12 +370,14 @@ impl Tenant {
                 1
             };
             for _ in 0..burst.min(size.events - i) {
-                t.push_event(&mut rng, ts, &user_ids, &system_ids, &app_ids);
+                t.push_event(&mut rng, ts, i64::MIN, &user_ids, &system_ids, &app_ids);
                 i += 1;
             }
         }
         t.events.sort_by_key(|e| (e.ts_ms, e.seq));
         t.rng = Some(rng);
+        t.add_bindings(seed);
+        t.generate_collections(seed, size);
         t
     }
 
@@ -381,7 +394,7 @@ impl Tenant {
             .unwrap_or(false)
     }
 
-    fn add_edge(
+    pub(super) fn add_edge(
         &mut self,
         a: (&'static str, String),
         b: (&'static str, String),
@@ -412,10 +425,12 @@ impl Tenant {
         out
     }
 
+    /// Adds one event at `ts_ms_v`, stored no earlier than `floor_ms`.
     fn push_event(
         &mut self,
         rng: &mut fastrand::Rng,
         ts_ms_v: i64,
+        floor_ms: i64,
         users: &[String],
         systems: &[String],
         apps: &[String],
@@ -425,11 +440,23 @@ impl Tenant {
             .timestamp_millis_opt(ts_ms_v)
             .single()
             .unwrap_or(self.now);
-        let body = event(rng, service, ts, &self.org_id, users, systems, apps);
+        let mut body = event(rng, service, ts, &self.org_id, users, systems, apps);
+        // The service sorts by the time it stores, and renders that time: a timestamp written
+        // in whole seconds is stored in whole seconds (the same second, so the same UTC day).
+        // Below the floor (a new event must not sort before older ones) it keeps its ms.
+        let mut stored = ts_ms_v;
+        if body["timestamp"].as_str().is_some_and(|s| !s.contains('.')) {
+            let whole = ts_ms_v - ts_ms_v.rem_euclid(1000);
+            if whole >= floor_ms {
+                stored = whole;
+            } else {
+                body["timestamp"] = json!(ts_ms(ts));
+            }
+        }
         let seq = self.next_event_seq;
         self.next_event_seq += 1;
         self.events.push(StoredEvent {
-            ts_ms: ts_ms_v,
+            ts_ms: stored,
             seq,
             service,
             body,

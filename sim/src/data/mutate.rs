@@ -1,5 +1,7 @@
 //! An org that changes between runs: users added, removed and changed, new events and
-//! late ones (indexed after runs may have read their day).
+//! late ones (indexed after runs may have read their day). New events never sort before the
+//! previous newest: one written in whole seconds keeps its ms rather than fall below it.
+//! New policy and command results (`new_results`) come after the latest ones.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -18,6 +20,9 @@ pub struct Mutation {
     /// Events indexed late: timestamps up to `late_by_ms` before the latest existing one.
     pub late_events: usize,
     pub late_by_ms: i64,
+    /// New policy results and as many new command results, each later than the latest of
+    /// its kind (up to `now`), for incremental exports of the result histories.
+    pub new_results: usize,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -26,6 +31,10 @@ pub struct MutationReport {
     pub removed_users: Vec<String>,
     pub changed_users: Vec<String>,
     pub new_events: usize,
+    /// Policy results added.
+    pub new_policy_results: usize,
+    /// Command results added.
+    pub new_command_results: usize,
 }
 
 impl Tenant {
@@ -81,15 +90,19 @@ impl Tenant {
             } else {
                 last + 1 + rng.i64(0..(now_ms - last).max(1))
             };
-            self.push_event(&mut rng, ts, &user_ids, &system_ids, &app_ids);
+            self.push_event(&mut rng, ts, last, &user_ids, &system_ids, &app_ids);
         }
         for _ in 0..m.late_events {
             let back = rng.i64(1..=m.late_by_ms.max(1));
-            self.push_event(&mut rng, last - back, &user_ids, &system_ids, &app_ids);
+            let ts = last - back;
+            self.push_event(&mut rng, ts, i64::MIN, &user_ids, &system_ids, &app_ids);
         }
         report.new_events = m.new_events + m.late_events;
         self.events.sort_by_key(|e| (e.ts_ms, e.seq));
         self.rng = Some(rng);
+        // From the collections' own rng: the steps above draw what they always drew.
+        (report.new_policy_results, report.new_command_results) =
+            self.append_results(m.new_results, now);
         report
     }
 

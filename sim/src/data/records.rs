@@ -314,6 +314,11 @@ pub(super) fn system(
         let mdm = json!({"vendor": "internal", "dep": rng.bool(), "userApproved": rng.bool(), "internal": {"deviceId": format!("{:08x}", rng.u32(..))}});
         optional(rng, &mut s, "mdm", || mdm);
     }
+    // From the index, not the random stream: every other value stays as it was.
+    s.insert(
+        "systemInsights".into(),
+        json!({"state": super::sysinsights::state_of_index(i)}),
+    );
     Value::Object(s)
 }
 

@@ -68,6 +68,7 @@ async fn mutation_changes_users_and_events() {
             new_events: 50,
             late_events: 10,
             late_by_ms: 3_600_000,
+            ..Default::default()
         },
     );
     assert_eq!(report.added_users.len(), 5);

@@ -1,4 +1,4 @@
-//! Directory Insights: headers, the `X-Search_after` cursor, same-millisecond bursts, forgiving limits and sorts, bad queries, services, windows and fields, several orgs.
+//! Directory Insights: headers, the `X-Search_after` cursor, same-millisecond bursts, forgiving limits and sorts, bad queries, services, windows and fields, several orgs; the order is the rendered timestamps' (whole-second ones included), before and after a mutation.
 
 use super::*;
 
@@ -383,4 +383,59 @@ async fn insights_msp_several_orgs() {
     )
     .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+/// The service sorts by the time it stores, which is the time it renders: a timestamp
+/// written in whole seconds (`…:59Z`) never follows a later one of the same second
+/// (`…:59.244Z`), in either direction, before or after new and late events arrive.
+#[tokio::test]
+async fn insights_rendered_timestamps_never_go_backwards() {
+    let h = small().await;
+    let c = client();
+    let in_order = |events: &[Value], desc: bool| {
+        let ts: Vec<DateTime<Utc>> = events.iter().map(parse_ts).collect();
+        for (k, w) in ts.windows(2).enumerate() {
+            let ok = if desc { w[0] >= w[1] } else { w[0] <= w[1] };
+            assert!(
+                ok,
+                "{} then {}",
+                events[k]["timestamp"],
+                events[k + 1]["timestamp"]
+            );
+        }
+    };
+    let q = |sort: &str| json!({"service": ["all"], "start_time": days_ago(30), "limit": 97, "sort": sort});
+    let (events, _) = all_events(&c, &h, q("ASC")).await;
+    assert_eq!(events.len(), EVENTS);
+    in_order(&events, false);
+    let whole = |e: &&Value| !str_field(e, "timestamp").contains('.');
+    assert!(
+        events
+            .iter()
+            .filter(whole)
+            .any(|e| e["service"] == "radius"),
+        "some RADIUS events are written in whole seconds"
+    );
+    let (radius, _) = all_events(
+        &c,
+        &h,
+        json!({"service": ["radius"], "start_time": days_ago(30), "limit": 10}),
+    )
+    .await;
+    in_order(&radius, false);
+
+    h.mutate(
+        0,
+        &Mutation {
+            new_events: 200,
+            late_events: 100,
+            late_by_ms: 600_000,
+            ..Default::default()
+        },
+    );
+    let (asc, _) = all_events(&c, &h, q("ASC")).await;
+    assert_eq!(asc.len(), EVENTS + 300);
+    in_order(&asc, false);
+    let (desc, _) = all_events(&c, &h, q("DESC")).await;
+    in_order(&desc, true);
 }

@@ -1,9 +1,11 @@
 //! Contract tests of the built-in JumpCloud simulator against the wire facts in
 //! `shared/jumpcloud-api.md`: auth (API key, MSP `x-org-id`, OAuth bearer), the v1 envelope,
 //! v2 bare arrays and graph routes, Directory Insights cursors and headers, 429s, injected
-//! faults, schema drift and mutation. Each test starts its own small simulator in-process and
-//! talks to it over real HTTP with reqwest. This file holds the shared helpers; the tests
-//! sit in one module per route family.
+//! faults, schema drift and mutation, the v2 graph (associations of every pair type,
+//! effective-access traversals: `graph`), and the further read routes of
+//! `shared/jumpcloud-api-extended.md` §3 (`collections`). Each test starts its own small
+//! simulator in-process and talks to it over real HTTP with reqwest. This file holds the
+//! shared helpers; the tests sit in one module per route family.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -228,7 +230,10 @@ fn parse_ts(e: &Value) -> DateTime<Utc> {
 }
 
 mod auth;
+mod collections;
 mod drift;
 mod faults;
+mod graph;
 mod insights;
+mod sysinsights;
 mod v1v2;

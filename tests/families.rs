@@ -1,0 +1,496 @@
+//! The table families beyond the directory collections, against the simulator's org: System
+//! Insights (the exact multiset of rows, every value in its column or in `_rescued`, SQL
+//! types), effective access (equal to what memberships and associations imply, nested
+//! groups included), every association pair type (the exact pairs, asked from the smaller
+//! end) and the further collections (exact id sets, fan-outs per parent). One export feeds
+//! every check: the org is the simulator's default.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, TimeUnit};
+use jclake::model::RunOutcome;
+use serde_json::Value;
+
+use crate::util::sim::{self, SimConfig, SimHandle};
+use crate::util::{json_rows, parquet_files, read_batches, Export};
+
+fn batches(lake: &Path, table: &str) -> Vec<RecordBatch> {
+    read_batches(&parquet_files(&lake.join(table)))
+}
+
+fn strings(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = b
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("column {column}"));
+        let a = c.as_string::<i32>();
+        out.extend((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())));
+    }
+    out
+}
+
+fn pairs(batches: &[RecordBatch], a: &str, b: &str) -> Vec<(String, String)> {
+    strings(batches, a)
+        .into_iter()
+        .zip(strings(batches, b))
+        .map(|(x, y)| (x.expect("a"), y.expect("b")))
+        .collect()
+}
+
+/// A value as both the wire and the lake can hold it: numbers (sent as text or not, flags
+/// as 0/1) as numbers, timestamps (any letter case) as epoch milliseconds, text as text.
+fn norm(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(format!("n:{}", u8::from(*b))),
+        Value::Number(n) => Some(format!("n:{}", n.as_f64().expect("f64"))),
+        Value::String(s) => {
+            if let Some(f) = s.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                return Some(format!("n:{f}"));
+            }
+            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&s.to_ascii_uppercase()) {
+                return Some(format!("t:{}", t.timestamp_millis()));
+            }
+            Some(format!("s:{s}"))
+        }
+        other => Some(format!("j:{other}")),
+    }
+}
+
+fn canonical(row: &BTreeMap<String, Value>) -> String {
+    row.iter()
+        .filter_map(|(k, v)| norm(v).map(|n| format!("{k}={n}")))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// Every row of a lake table put back as the source record it came from: each column's
+/// value under its source path, each rescued value under its own.
+fn source_rows(batches: &[RecordBatch]) -> Vec<BTreeMap<String, Value>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let schema = b.schema();
+        let sources: BTreeMap<String, String> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let s = f.metadata().get("jclake.source").cloned();
+                (f.name().clone(), s.unwrap_or_else(|| f.name().clone()))
+            })
+            .collect();
+        for row in json_rows(b) {
+            let mut rec = BTreeMap::new();
+            for (col, v) in row.as_object().expect("row") {
+                if col == "_rescued" {
+                    let r: Value = serde_json::from_str(v.as_str().expect("text")).expect("json");
+                    for (k, x) in r.as_object().expect("object") {
+                        assert!(rec.insert(k.clone(), x.clone()).is_none(), "{k} twice");
+                    }
+                } else {
+                    rec.insert(sources[col].clone(), v.clone());
+                }
+            }
+            out.push(rec);
+        }
+    }
+    out
+}
+
+async fn exported() -> (SimHandle, tempfile::TempDir) {
+    let sim = sim::start(SimConfig::default())
+        .await
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = Export::new(sim.base_url(), dir.path().join("lake").display())
+        .arg("--snapshot-date", "2026-11-20")
+        .run()
+        .await;
+    let failed: Vec<_> = run
+        .tables
+        .iter()
+        .filter(|t| t.error.is_some())
+        .map(|t| (&t.table, &t.error))
+        .collect();
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{failed:?}");
+    (sim, dir)
+}
+
+#[tokio::test]
+async fn every_family_lands_whole_and_exactly_as_the_org_holds_it() {
+    let (sim, dir) = exported().await;
+    let lake = dir.path().join("lake");
+    let defaults = jclake::catalog::DEFAULT_INSIGHTS;
+    for r in jclake::catalog::resources() {
+        let exported = match r.fetch {
+            jclake::catalog::Fetch::Insights { name } => defaults.contains(&name),
+            _ => true,
+        };
+        assert_eq!(lake.join(r.table).exists(), exported, "{}", r.table);
+    }
+    system_insights(&sim, &lake);
+    effective_access(&sim, &lake);
+    associations(&sim, &lake);
+    collections(&sim, &lake);
+    assert_eq!(
+        sim.stats().fdekey_requests,
+        0,
+        "recovery keys are never fetched"
+    );
+
+    // The plan asks each edge from its smaller end: 120 systems, not 250 users.
+    let e = Export::new(sim.base_url(), lake.display());
+    let cfg = e.config();
+    let client = jclake::export::client(&cfg).expect("client");
+    let plan = jclake::export::plan::plan(&cfg, &client)
+        .await
+        .expect("plan");
+    let line = |t: &str| plan.iter().find(|l| l.table == t).expect("planned").clone();
+    let usa = line("user_system_associations");
+    assert_eq!(
+        usa.endpoint,
+        "GET /api/v2/systems/{id}/associations?targets=user for each of /systems"
+    );
+    assert_eq!(usa.requests, Some(2 + 120));
+    assert!(usa.basis.contains("250 at the other"), "{}", usa.basis);
+    let apps = line("system_insights_apps");
+    assert!(apps
+        .endpoint
+        .starts_with("GET /api/v2/systeminsights/apps?limit=10000"));
+}
+
+fn system_insights(sim: &SimHandle, lake: &Path) {
+    let defaults = jclake::catalog::DEFAULT_INSIGHTS;
+    assert_eq!(defaults.len(), 14);
+    for name in defaults {
+        let table = format!("system_insights_{name}");
+        let got = batches(lake, &table);
+        let wire = sim.system_insights(0, name);
+        assert!(!wire.is_empty(), "{name}: the org has rows");
+        let mut expected: Vec<String> = wire
+            .iter()
+            .map(|r| {
+                let m: BTreeMap<String, Value> = r
+                    .as_object()
+                    .expect("row")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                canonical(&m)
+            })
+            .collect();
+        let mut lake_rows: Vec<String> = source_rows(&got).iter().map(canonical).collect();
+        expected.sort();
+        lake_rows.sort();
+        assert_eq!(lake_rows.len(), expected.len(), "{table}: rows");
+        assert!(
+            lake_rows == expected,
+            "{table}: every value in its column or in _rescued"
+        );
+        // Only a value that does not parse is rescued.
+        let rescued = strings(&got, "_rescued").into_iter().flatten().count();
+        let unparsable = match *name {
+            "linux_packages" | "users" => 1,
+            _ => 0,
+        };
+        assert_eq!(rescued > 0, unparsable > 0, "{table}: rescued {rescued}");
+    }
+    let ty = |table: &str, column: &str| -> DataType {
+        let b = batches(lake, &format!("system_insights_{table}"));
+        b[0].schema()
+            .field_with_name(column)
+            .unwrap_or_else(|_| panic!("{table}.{column}"))
+            .data_type()
+            .clone()
+    };
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    assert_eq!(ty("system_info", "physical_memory"), DataType::Int64);
+    assert_eq!(ty("uptime", "total_seconds"), DataType::Int64);
+    assert_eq!(ty("users", "uid"), DataType::Int64);
+    assert_eq!(ty("linux_packages", "size"), DataType::Int64);
+    assert_eq!(ty("disk_encryption", "encrypted"), DataType::Boolean);
+    assert_eq!(ty("chrome_extensions", "persistent"), DataType::Boolean);
+    assert_eq!(ty("apps", "last_opened_time"), DataType::Float64);
+    assert_eq!(ty("chrome_extensions", "collection_time"), ts);
+    assert_eq!(ty("programs", "install_date"), DataType::Utf8);
+    // The lower-case timestamps of chrome_extensions are read, not rescued.
+    let chrome = batches(lake, "system_insights_chrome_extensions");
+    let with_time = sim
+        .system_insights(0, "chrome_extensions")
+        .iter()
+        .filter(|r| r.get("collection_time").is_some())
+        .count();
+    let t = chrome
+        .iter()
+        .map(|b| {
+            b.column_by_name("collection_time").expect("ct").len()
+                - b.column_by_name("collection_time")
+                    .expect("ct")
+                    .null_count()
+        })
+        .sum::<usize>();
+    assert_eq!(t, with_time);
+}
+
+/// Users of a user group, nested groups included.
+fn users_of(sim: &SimHandle, group: &str, seen: &mut BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if !seen.insert(group.to_string()) {
+        return out;
+    }
+    for (kind, id) in sim.members(0, group) {
+        match kind.as_str() {
+            "user" => {
+                out.insert(id);
+            }
+            "user_group" => out.extend(users_of(sim, &id, seen)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn effective_access(sim: &SimHandle, lake: &Path) {
+    let edges = sim.edges(0);
+    let linked = |a: &str, b: &str| -> Vec<(String, String)> {
+        edges
+            .iter()
+            .filter_map(|(at, ai, bt, bi, _)| {
+                if at == a && bt == b {
+                    Some((ai.clone(), bi.clone()))
+                } else if at == b && bt == a {
+                    Some((bi.clone(), ai.clone()))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    };
+    let groups = |g: &str| users_of(sim, g, &mut BTreeSet::new());
+    let systems_of = |sg: &str| -> BTreeSet<String> {
+        sim.members(0, sg)
+            .into_iter()
+            .filter(|(k, _)| k == "system")
+            .map(|(_, id)| id)
+            .collect()
+    };
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut direct: BTreeSet<(String, String)> = BTreeSet::new();
+    for (u, s) in linked("user", "system") {
+        direct.insert((s.clone(), u.clone()));
+        expected.insert((s, u));
+    }
+    for (g, s) in linked("user_group", "system") {
+        expected.extend(groups(&g).into_iter().map(|u| (s.clone(), u)));
+    }
+    for (u, sg) in linked("user", "system_group") {
+        expected.extend(systems_of(&sg).into_iter().map(|s| (s, u.clone())));
+    }
+    for (g, sg) in linked("user_group", "system_group") {
+        for s in systems_of(&sg) {
+            expected.extend(groups(&g).into_iter().map(|u| (s.clone(), u)));
+        }
+    }
+    let got = batches(lake, "user_system_access");
+    let rows = pairs(&got, "system_id", "user_id");
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "user_system_access: one row per pair"
+    );
+    assert_eq!(rows.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    let flags: Vec<bool> = got
+        .iter()
+        .flat_map(|b| {
+            let a = b
+                .column_by_name("direct")
+                .expect("direct")
+                .as_boolean()
+                .clone();
+            (0..a.len()).map(move |i| a.value(i))
+        })
+        .collect();
+    for ((s, u), d) in rows.iter().zip(flags) {
+        assert_eq!(
+            d,
+            direct.contains(&(s.clone(), u.clone())),
+            "direct {s} {u}"
+        );
+    }
+    // Someone reaches a system only through a nested group.
+    let nested = sim.ids(0, "usergroups").into_iter().any(|g| {
+        sim.members(0, &g).iter().any(|(k, _)| k == "user_group")
+            && linked("user_group", "system").iter().any(|(x, _)| *x == g)
+    });
+    assert!(nested, "the org has access through a nested group");
+
+    let mut expected: BTreeSet<(String, String)> = BTreeSet::new();
+    for (a, u) in linked("application", "user") {
+        expected.insert((a, u));
+    }
+    for (a, g) in linked("application", "user_group") {
+        expected.extend(groups(&g).into_iter().map(|u| (a.clone(), u)));
+    }
+    let got = batches(lake, "user_application_access");
+    let rows = pairs(&got, "application_id", "user_id");
+    assert_eq!(rows.len(), expected.len());
+    assert_eq!(rows.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+fn associations(sim: &SimHandle, lake: &Path) {
+    let dirs = [
+        "ldap_server",
+        "g_suite",
+        "office_365",
+        "active_directory",
+        "workday",
+    ];
+    let edges = sim.edges(0);
+    let mut total = 0;
+    for (table, a, b) in [
+        ("user_system_associations", "user", "system"),
+        (
+            "application_user_group_associations",
+            "application",
+            "user_group",
+        ),
+        (
+            "user_group_system_group_associations",
+            "user_group",
+            "system_group",
+        ),
+        ("policy_system_group_associations", "policy", "system_group"),
+        (
+            "radius_server_user_group_associations",
+            "radius_server",
+            "user_group",
+        ),
+        ("user_group_system_associations", "user_group", "system"),
+        ("user_system_group_associations", "system_group", "user"),
+        ("application_user_associations", "application", "user"),
+        ("radius_server_user_associations", "radius_server", "user"),
+        ("directory_user_associations", "directory", "user"),
+        (
+            "directory_user_group_associations",
+            "directory",
+            "user_group",
+        ),
+        ("command_system_associations", "command", "system"),
+        (
+            "command_system_group_associations",
+            "command",
+            "system_group",
+        ),
+        ("policy_system_associations", "policy", "system"),
+        ("software_app_system_associations", "software_app", "system"),
+        (
+            "software_app_system_group_associations",
+            "software_app",
+            "system_group",
+        ),
+    ] {
+        let is = |t: &str, want: &str| t == want || (want == "directory" && dirs.contains(&t));
+        let mut expected = BTreeSet::new();
+        for (at, ai, bt, bi, _) in &edges {
+            if is(at, a) && is(bt, b) {
+                expected.insert((ai.clone(), bi.clone()));
+            } else if is(bt, a) && is(at, b) {
+                expected.insert((bi.clone(), ai.clone()));
+            }
+        }
+        assert!(!expected.is_empty(), "{table}: the org has such edges");
+        let got = batches(lake, table);
+        let schema = got[0].schema();
+        let (ca, cb) = (
+            schema.field(0).name().clone(),
+            schema.field(1).name().clone(),
+        );
+        let rows = pairs(&got, &ca, &cb);
+        assert_eq!(rows.len(), expected.len(), "{table}: each edge once");
+        assert_eq!(
+            rows.into_iter().collect::<BTreeSet<_>>(),
+            expected,
+            "{table}"
+        );
+        // The edge's own attributes are kept whichever end it was asked from.
+        assert_eq!(
+            strings(&got, "target_type")
+                .iter()
+                .flatten()
+                .collect::<BTreeSet<_>>()
+                .len(),
+            1,
+            "{table}: one target type"
+        );
+        total += expected.len();
+    }
+    assert!(total > 0);
+}
+
+fn collections(sim: &SimHandle, lake: &Path) {
+    let ids = |table: &str| -> BTreeSet<String> {
+        strings(&batches(lake, table), "id")
+            .into_iter()
+            .map(|i| i.expect("id"))
+            .collect()
+    };
+    for (table, route) in [
+        ("administrators", "users"),
+        ("authn_policies", "authn/policies"),
+        ("ip_lists", "iplists"),
+        ("software_apps", "softwareapps"),
+        ("apple_mdms", "applemdms"),
+        ("command_results", "commandresults"),
+        ("policy_results", "policyresults"),
+    ] {
+        let expected: BTreeSet<String> = sim
+            .records(0, route)
+            .iter()
+            .map(|r| sim::id_of(r).to_string())
+            .collect();
+        assert!(!expected.is_empty(), "{table}: the org has some");
+        assert_eq!(ids(table), expected, "{table}");
+        let n = batches(lake, table)
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>();
+        assert_eq!(n, expected.len(), "{table}: each once");
+    }
+    let per_parent = |table: &str, parent_col: &str| -> BTreeMap<String, BTreeSet<String>> {
+        let b = batches(lake, table);
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (p, i) in pairs(&b, parent_col, "id") {
+            m.entry(p).or_default().insert(i);
+        }
+        m
+    };
+    let expect = |parents: Vec<String>, f: &dyn Fn(&str) -> Vec<Value>| {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in parents {
+            let got: BTreeSet<String> = f(&p).iter().map(|r| sim::id_of(r).to_string()).collect();
+            if !got.is_empty() {
+                m.insert(p, got);
+            }
+        }
+        m
+    };
+    let policies = sim.ids(0, "policies");
+    let statuses = per_parent("policy_statuses", "policy_id");
+    assert_eq!(statuses, expect(policies, &|p| sim.policy_statuses(0, p)));
+    let apps = sim.ids(0, "softwareapps");
+    assert_eq!(
+        per_parent("software_app_statuses", "software_app_id"),
+        expect(apps, &|p| sim.software_app_statuses(0, p))
+    );
+    let mdms = sim.ids(0, "applemdms");
+    assert_eq!(
+        per_parent("apple_mdm_devices", "apple_mdm_id"),
+        expect(mdms, &|p| sim.apple_mdm_devices(0, p))
+    );
+    let users = sim.ids(0, "systemusers");
+    let push = per_parent("user_push_endpoints", "user_id");
+    assert!(!push.is_empty());
+    assert_eq!(push, expect(users, &|u| sim.push_endpoints(0, u)));
+}
