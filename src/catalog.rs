@@ -45,6 +45,15 @@ pub enum Fetch {
         paged: bool,
         other_end: Option<OtherEnd>,
     },
+    /// A history (policy or command results), append-only: each day's partition holds
+    /// the records first committed that day, read oldest first by `time_field` from where
+    /// the last run stopped; with `detail` each record is fetched whole (`{route}/{id}`).
+    History {
+        api: Api,
+        route: &'static str,
+        time_field: &'static str,
+        detail: bool,
+    },
     /// The Directory Insights event stream, incremental, partitioned by event date.
     Events,
 }
@@ -467,17 +476,21 @@ const CORE: &[Resource] = &[
     resource!(
         Activity,
         "command_results",
-        Collection {
+        Fetch::History {
             api: V1,
-            route: "commandresults"
+            route: "commandresults",
+            time_field: "responseTime",
+            detail: true,
         }
     ),
     resource!(
         Activity,
         "policy_results",
-        Collection {
+        Fetch::History {
             api: V2,
-            route: "policyresults"
+            route: "policyresults",
+            time_field: "endedAt",
+            detail: false,
         }
     ),
     resource!(Activity, "events", Fetch::Events),

@@ -450,9 +450,9 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
             p.extension().is_some_and(|e| e == "parquet") && !p.starts_with(lake.join("events"))
         })
         .count();
-    assert_eq!(snapshot_files, 17);
+    assert_eq!(snapshot_files, 55);
     assert!(
-        seen.get("parquet").copied().unwrap_or(0) > 17,
+        seen.get("parquet").copied().unwrap_or(0) > 55,
         "event partitions too"
     );
     assert_eq!(
@@ -466,8 +466,26 @@ async fn cli_errors_are_one_line_with_distinct_exit_codes_and_never_show_the_key
 fn tables_and_describe_print_the_declared_schemas() {
     let o = jclake(["tables"]);
     assert_eq!(o.code, Some(0));
-    assert_eq!(o.stdout.lines().count(), 18);
-    assert!(o.stdout.lines().next().unwrap_or("").starts_with("users "));
+    // By family: a title, then one line per table; System Insights defaults marked `*`.
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[0], "Directory: people, devices, apps, groups, admins");
+    assert!(lines[1].starts_with("   users "), "{}", lines[1]);
+    let tables: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("  "))
+        .filter_map(|l| l.get(3..)?.split_whitespace().next())
+        .collect();
+    assert_eq!(tables.len(), 42 + 60);
+    let marked: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("  *"))
+        .filter_map(|l| l[3..].split_whitespace().next())
+        .collect();
+    assert_eq!(marked.len(), 14);
+    assert!(marked.contains(&"system_insights_apps"));
+    assert!(
+        tables.contains(&"system_insights_battery") && !marked.contains(&"system_insights_battery")
+    );
     let o = jclake(["describe", "users"]);
     assert_eq!(o.code, Some(0));
     assert!(o.stdout.lines().any(|l| l.starts_with("created ")

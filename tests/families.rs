@@ -494,3 +494,159 @@ fn collections(sim: &SimHandle, lake: &Path) {
     assert!(!push.is_empty());
     assert_eq!(push, expect(users, &|u| sim.push_endpoints(0, u)));
 }
+
+/// The ids of every partition of a table, by partition folder.
+fn ids_by_partition(lake: &Path, table: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in parquet_files(&lake.join(table)) {
+        let part = f
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let b = read_batches(&[f]);
+        out.entry(part)
+            .or_default()
+            .extend(strings(&b, "id").into_iter().flatten());
+    }
+    // A day without new records may hold an empty file (it carries the schema).
+    out.retain(|_, ids| !ids.is_empty());
+    for ids in out.values_mut() {
+        ids.sort();
+    }
+    out
+}
+
+fn sorted_ids(records: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = records.iter().map(|r| sim::id_of(r).to_string()).collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn results_are_a_history_each_record_once_with_full_command_output() {
+    let sim = sim::start(SimConfig::default())
+        .await
+        .expect("simulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = dir.path().join("lake");
+    let export = |date: &str, per_run: usize| {
+        Export::new(sim.base_url(), lake.display())
+            .arg("--snapshot-date", date)
+            .arg("--tables", "command_results,policy_results")
+            .settings(&format!("command_results_per_run = {per_run}"))
+    };
+    // A run fetches the full output of at most `per_run` results, oldest first.
+    let all_commands = sim.records(0, "commandresults");
+    let done: Vec<&Value> = all_commands
+        .iter()
+        .filter(|r| r.get("responseTime").is_some())
+        .collect();
+    assert!(done.len() > 30, "{}", done.len());
+    let run = export("2026-11-20", 20).run().await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
+    let first = ids_by_partition(&lake, "command_results");
+    let mut by_time: Vec<(&str, &str)> = done
+        .iter()
+        .map(|r| (r["responseTime"].as_str().expect("time"), sim::id_of(r)))
+        .collect();
+    by_time.sort();
+    let mut oldest: Vec<String> = by_time[..20].iter().map(|(_, id)| id.to_string()).collect();
+    oldest.sort();
+    assert_eq!(first["snapshot_date=2026-11-20"], oldest);
+    // The rest follows the next day, and the whole policy history came at once.
+    export("2026-11-21", 10_000).run().await;
+    let second = ids_by_partition(&lake, "command_results");
+    assert_eq!(
+        second["snapshot_date=2026-11-21"].len(),
+        done.len() - 20,
+        "the rest"
+    );
+    let policy = ids_by_partition(&lake, "policy_results");
+    assert_eq!(policy.len(), 1);
+    assert_eq!(
+        policy["snapshot_date=2026-11-20"],
+        sorted_ids(&sim.records(0, "policyresults"))
+    );
+
+    // Output is whole, not the list's 40 characters.
+    let full: BTreeMap<String, String> = done
+        .iter()
+        .map(|r| {
+            (
+                sim::id_of(r).to_string(),
+                r["response"]["data"]["output"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert!(full.values().any(|o| o.chars().count() > 40));
+    let b = batches(&lake, "command_results");
+    let outputs: Vec<Option<String>> = b
+        .iter()
+        .flat_map(|b| {
+            let r = b.column_by_name("response").expect("response").as_struct();
+            let d = r.column_by_name("data").expect("data").as_struct();
+            let o = d
+                .column_by_name("output")
+                .expect("output")
+                .as_string::<i32>()
+                .clone();
+            (0..o.len()).map(move |i| o.is_valid(i).then(|| o.value(i).to_string()))
+        })
+        .collect();
+    let ids: Vec<String> = strings(&b, "id").into_iter().flatten().collect();
+    for (id, out) in ids.iter().zip(outputs) {
+        assert_eq!(out.unwrap_or_default(), full[id], "{id}: full output");
+    }
+
+    // New results land in the next day's partition only; a rerun that day rebuilds it.
+    let report = sim.mutate(
+        0,
+        &sim::Mutation {
+            new_results: 6,
+            ..Default::default()
+        },
+    );
+    assert!(report.new_policy_results > 0 && report.new_command_results > 0);
+    export("2026-11-22", 10_000).run().await;
+    export("2026-11-22", 10_000).run().await;
+    let policy = ids_by_partition(&lake, "policy_results");
+    assert_eq!(
+        policy["snapshot_date=2026-11-22"].len(),
+        report.new_policy_results
+    );
+    let commands = ids_by_partition(&lake, "command_results");
+    assert_eq!(
+        commands["snapshot_date=2026-11-22"].len(),
+        report.new_command_results
+    );
+    for (table, route) in [
+        ("policy_results", "policyresults"),
+        ("command_results", "commandresults"),
+    ] {
+        let mut union: Vec<String> = ids_by_partition(&lake, table)
+            .into_values()
+            .flatten()
+            .collect();
+        union.sort();
+        let expected: Vec<String> = sorted_ids(
+            &sim.records(0, route)
+                .into_iter()
+                .filter(|r| route != "commandresults" || r.get("responseTime").is_some())
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            union, expected,
+            "{table}: every record once across the days"
+        );
+    }
+    // Retention never retires a history.
+    let run = export("2026-11-23", 10_000)
+        .arg("--keep-snapshots", 1)
+        .run()
+        .await;
+    assert!(run.retired.is_empty(), "{:?}", run.retired);
+}

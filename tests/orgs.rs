@@ -100,6 +100,6 @@ async fn the_orgs_of_a_run_share_one_schema_per_table() {
             }
         }
     }
-    assert_eq!(tables, 18);
+    assert_eq!(tables, 56);
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

@@ -287,6 +287,16 @@ pub const FANOUT_CONCURRENCY: Setting = Setting {
         "per-parent requests in flight in a membership or association table",
     )
 };
+pub const COMMAND_RESULTS_PER_RUN: Setting = Setting {
+    scope: Scope::File,
+    default: DefaultValue::Value("2000"),
+    value_name: "N",
+    ..setting(
+        "command_results_per_run",
+        int(1, u64::MAX),
+        "new command results whose full output a run fetches (one request each; the rest wait for the next run)",
+    )
+};
 pub const ROW_GROUP_ROWS: Setting = Setting {
     scope: Scope::File,
     default: DefaultValue::Value("65536"),
@@ -445,6 +455,7 @@ pub const ALL: &[&Setting] = &[
     &CONCURRENCY,
     &MEMORY_LIMIT_MB,
     &FANOUT_CONCURRENCY,
+    &COMMAND_RESULTS_PER_RUN,
     &ROW_GROUP_ROWS,
     &FILE_ROWS,
     &KEEP_SNAPSHOTS,

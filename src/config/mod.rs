@@ -78,6 +78,7 @@ pub fn resolve(l: &Layers, today: NaiveDate) -> Result<ExportConfig, ConfigError
         concurrency: l.value(&CONCURRENCY)?,
         memory_limit_mb: l.value(&MEMORY_LIMIT_MB)?,
         fanout_concurrency: l.value(&FANOUT_CONCURRENCY)?,
+        command_results_per_run: l.value(&COMMAND_RESULTS_PER_RUN)?,
         lake,
         s3,
         endpoints,

@@ -299,6 +299,7 @@ fn empty_day(partition: Partition, declared: &crate::model::TableSchema) -> Stag
             excluded: 0,
             seconds: 0.0,
             error: None,
+            history: None,
         },
         step: None,
     }

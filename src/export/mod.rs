@@ -20,12 +20,13 @@ use crate::manifest::commit::{self, Intent};
 use crate::manifest::{self, lock, ManifestError};
 use crate::model::exit;
 use crate::model::hooks::{crash_point, CrashPoint};
+use crate::model::{HistoryCursor, TableState};
 use crate::model::{
     Layout, Partition, RequestCounts, RunManifest, RunOutcome, SchemaError, SourceInfo,
     TableOutcome, TableRun, TableSchema, EVENTS, RUN_MANIFEST_VERSION,
 };
 use crate::sink::{Lake, SinkError, WriteOptions};
-use crate::source::{count_objects, ApiClient, FanOutPages, PageStream, SourceError};
+use crate::source::{count_objects, ApiClient, FanOutPages, HistoryPages, PageStream, SourceError};
 pub use settings::{EventsSettings, ExportConfig, MemoryBudget, OrgSpec};
 use stage::{Staged, Stager};
 
@@ -247,7 +248,8 @@ async fn run_locked(
     } else {
         Layout::OrgId
     };
-    if let Some(have) = manifest::read_state(lake).await?.and_then(|s| s.layout) {
+    let prior_state = manifest::read_state(lake).await?;
+    if let Some(have) = prior_state.as_ref().and_then(|s| s.layout) {
         if have != layout {
             return Err(ExportError::Layout {
                 lake: cfg.lake.to_string(),
@@ -328,6 +330,15 @@ async fn run_locked(
                     fanout: cfg.fanout_concurrency,
                     policy: cfg.policy(r.table),
                     counts: o.counts.clone(),
+                    prior: prior_state.as_ref().and_then(|s| {
+                        let key = match &o.org {
+                            Some(org) => format!("{}/org_id={org}", r.table),
+                            None => r.table.to_string(),
+                        };
+                        s.tables.get(&key).cloned()
+                    }),
+                    snapshot_date: cfg.snapshot_date,
+                    command_results_per_run: cfg.command_results_per_run,
                 };
                 async move {
                     // A task per table lets decode and encode of different tables use every core.
@@ -358,7 +369,9 @@ async fn run_locked(
                 if !committed.contains(&r.table) {
                     committed.push(r.table);
                 }
-                if let Some(keep) = cfg.keep_snapshots {
+                // A history table's partitions are its history: never retired.
+                let history = matches!(r.fetch, Fetch::History { .. });
+                if let Some(keep) = cfg.keep_snapshots.filter(|_| !history) {
                     let folder: Vec<String> = std::iter::once(r.table.to_string())
                         .chain(partition.org_folder())
                         .collect();
@@ -505,6 +518,10 @@ struct SnapshotJob {
     fanout: usize,
     policy: crate::decode::SchemaPolicy,
     counts: ObjectCounts,
+    /// The table's state after the last run (history tables start from it).
+    prior: Option<TableState>,
+    snapshot_date: chrono::NaiveDate,
+    command_results_per_run: usize,
 }
 
 impl SnapshotJob {
@@ -555,6 +572,36 @@ impl SnapshotJob {
                     self.fanout,
                 );
                 stager.stage(r.table, p, pages, &mut decoder).await
+            }
+            Fetch::History {
+                api,
+                route,
+                time_field,
+                detail,
+            } => {
+                // A rerun on the same day starts where the day's first run did, so the
+                // day's partition is rebuilt whole; a later day starts where it ended.
+                let start = self.prior.as_ref().and_then(|t| {
+                    let h = t.history.as_ref()?;
+                    match t.last_snapshot_date == self.snapshot_date {
+                        true => h.start.clone(),
+                        false => h.end.clone(),
+                    }
+                });
+                let mut pages = HistoryPages::new(
+                    client,
+                    api,
+                    route,
+                    time_field,
+                    start.as_ref(),
+                    detail,
+                    self.command_results_per_run,
+                    self.fanout,
+                );
+                let mut staged = stager.stage(r.table, p, &mut pages, &mut decoder).await?;
+                let end = pages.mark().or_else(|| start.clone());
+                staged.run.history = Some(HistoryCursor { start, end });
+                Ok(staged)
             }
             Fetch::Events => Err(TableError::Task(
                 "the event stream is exported by export::events".into(),

@@ -101,6 +101,27 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
                     requests: Some(pages(n, PAGE_LIMIT as u64) + n),
                 }
             }
+            Fetch::History {
+                api,
+                route,
+                time_field,
+                detail,
+            } => {
+                let family = if api == Api::V1 { "/api" } else { "/api/v2" };
+                let filter = match api {
+                    Api::V2 => format!("&filter={time_field}:gt:…"),
+                    Api::V1 => String::new(),
+                };
+                PlanLine {
+                    table: r.table,
+                    endpoint: format!(
+                        "GET {family}/{route}?sort={time_field}{filter}&limit={PAGE_LIMIT}&skip=…{}",
+                        if detail { format!(", then {family}/{route}/{{id}} per new record") } else { String::new() }
+                    ),
+                    basis: "records since the last run".into(),
+                    requests: None,
+                }
+            }
             Fetch::Events => {
                 // A plan writes nothing: a local lake that does not exist yet has no state.
                 let fresh = matches!(&cfg.lake, LakeLocation::Local(p) if !p.exists());

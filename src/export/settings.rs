@@ -28,6 +28,8 @@ pub struct ExportConfig {
     /// The run's memory budget in MiB (see [`MemoryBudget`]).
     pub memory_limit_mb: usize,
     pub fanout_concurrency: usize,
+    /// Full command results fetched per run at most.
+    pub command_results_per_run: usize,
     pub write: WriteOptions,
     pub events: EventsSettings,
     pub retry: RetryPolicy,

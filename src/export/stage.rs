@@ -154,6 +154,7 @@ impl Stager {
             excluded: stats.excluded,
             seconds: t0.elapsed().as_secs_f64(),
             error: None,
+            history: None,
         };
         Ok(Staged {
             step: (!files.is_empty()).then(|| PublishStep::new(target, &files)),

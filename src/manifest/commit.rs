@@ -114,6 +114,7 @@ async fn apply(lake: &Lake, intent: &Intent) -> Result<(), ManifestError> {
                 last_run_id: run.run_id.clone(),
                 rows: t.rows,
                 schema_fingerprint: t.schema_fingerprint.clone(),
+                history: t.history.clone(),
             },
         );
     }

@@ -19,7 +19,7 @@ pub use run::{
     RUN_MANIFEST_VERSION,
 };
 pub use schema::{Column, ColumnType, SchemaError, TableSchema, RESCUED};
-pub use state::{EventsState, State, TableState, STATE_VERSION};
+pub use state::{EventsState, HistoryCursor, HistoryMark, State, TableState, STATE_VERSION};
 
 /// The lake's own folder, beside the tables: manifests, state, schemas, lock, staging.
 pub const META_DIR: &str = "_jclake";

@@ -71,6 +71,9 @@ pub struct TableRun {
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A history table's position after this partition, recorded in the state with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<super::state::HistoryCursor>,
 }
 
 impl TableRun {
@@ -89,6 +92,7 @@ impl TableRun {
             excluded: 0,
             seconds: 0.0,
             error: Some(error),
+            history: None,
         }
     }
 }

@@ -48,4 +48,29 @@ pub struct TableState {
     pub last_run_id: String,
     pub rows: u64,
     pub schema_fingerprint: String,
+    /// For a history table, where its record stream stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryCursor>,
+}
+
+/// Where a history table (policy and command results) stands. Such a table is
+/// append-only: each day's partition holds the records first committed that day, so the
+/// partitions together hold every record once. A rerun on the same day starts again from
+/// `start` and replaces the day's partition; a run on a later day starts from `end`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryCursor {
+    /// Where the day's first run started (`None`: the beginning of the history).
+    pub start: Option<HistoryMark>,
+    /// How far the records are committed.
+    pub end: Option<HistoryMark>,
+}
+
+/// A point in a history: every record up to `through` is committed, except records
+/// reported late; those within the overlap before `through` are read again next time and
+/// skipped when their id is in `recent` (the ids committed in that overlap).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryMark {
+    pub through: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<String>,
 }

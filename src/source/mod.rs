@@ -4,6 +4,7 @@
 //! unparsable bodies), request counting, and pagination (`pages`).
 
 pub mod body;
+pub mod history;
 pub mod insights;
 pub mod limit;
 pub mod pages;
@@ -16,6 +17,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYP
 use reqwest::StatusCode;
 use serde_json::Value;
 
+pub use history::HistoryPages;
 pub use insights::{EventDayPages, EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
 pub use pages::{
@@ -327,6 +329,12 @@ impl ApiClient {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// One object (`/commandresults/{id}`), as the bytes it came in, checked to be a JSON
+    /// object; retried like a page.
+    pub async fn get_object(&self, url: &str) -> Result<bytes::Bytes, SourceError> {
+        self.send(url, None, history::object).await.map(|(b, _)| b)
     }
 
     /// `GET {base}/api/{path}` (v1) or `{base}/api/v2/{path}` (v2), parsed as JSON, retried.

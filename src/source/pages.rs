@@ -35,6 +35,12 @@ pub trait Pages: Send {
     fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, SourceError>> + Send;
 }
 
+impl<P: Pages> Pages for &mut P {
+    fn next_page(&mut self) -> impl Future<Output = Result<Option<Page>, SourceError>> + Send {
+        (**self).next_page()
+    }
+}
+
 /// The largest page v1 and v2 allow.
 pub const PAGE_LIMIT: usize = 100;
 
@@ -100,6 +106,14 @@ impl<'a> PageStream<'a> {
             skip: 0,
             done: false,
         }
+    }
+
+    /// A collection in the order (and with the filter) `query` gives, e.g.
+    /// `sort=endedAt&filter=endedAt:gt:…`.
+    pub fn sorted(client: &'a ApiClient, api: Api, route: &str, query: String) -> PageStream<'a> {
+        let mut s = PageStream::collection(client, api, route);
+        s.extra = query;
+        s
     }
 
     /// Only the ids of a collection (v1 projects with `fields`).

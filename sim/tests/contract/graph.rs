@@ -32,6 +32,7 @@ fn route_of(kind: &str) -> &'static str {
         "office_365" => "office365s",
         "active_directory" => "activedirectories",
         "workday" => "workdays",
+        "software_app" => "softwareapps",
         other => panic!("no route for {other}"),
     }
 }
@@ -59,7 +60,7 @@ fn offered(kind: &str) -> &'static [&'static str] {
             "workday",
         ],
         "system" | "system_group" => &["command", "policy", "policy_group", "user", "user_group"],
-        "policy" | "command" => &["system", "system_group"],
+        "policy" | "command" | "software_app" => &["system", "system_group"],
         _ => &["user", "user_group"],
     }
 }
@@ -88,6 +89,7 @@ fn graph(h: &SimHandle) -> Graph {
         ("policy", "policies"),
         ("command", "commands"),
         ("radius_server", "radiusservers"),
+        ("software_app", "softwareapps"),
     ] {
         objects.insert(kind.into(), h.ids(0, coll));
     }
@@ -336,8 +338,11 @@ async fn the_default_org_has_every_pair_type() {
     let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (a, b, attrs) in &g.edges {
         assert!(g.exists(a) && g.exists(b), "edge {a:?}–{b:?} has both ends");
+        // Software apps' bindings are listed from the app's end only (§2).
+        let one_way = a.0 == "software_app" || b.0 == "software_app";
         assert!(
-            offered(&a.0).contains(&b.0.as_str()) && offered(&b.0).contains(&a.0.as_str()),
+            offered(&a.0).contains(&b.0.as_str())
+                && (one_way || offered(&b.0).contains(&a.0.as_str())),
             "{a:?}–{b:?} is a pair the API offers"
         );
         let principal = ["user", "user_group"].contains(&a.0.as_str())
@@ -376,6 +381,8 @@ async fn the_default_org_has_every_pair_type() {
         ("command", "system_group"),
         ("policy", "system"),
         ("policy", "system_group"),
+        ("software_app", "system"),
+        ("software_app", "system_group"),
     ];
     for (a, b) in pairs {
         let n = count.get(&(a.to_string(), b.to_string())).copied();
