@@ -139,6 +139,12 @@ impl<'a> PageStream<'a> {
         }
     }
 
+    /// Continues after a first page of `n` records read elsewhere.
+    fn resume_after(&mut self, n: usize) {
+        self.skip = n;
+        self.done = !self.paged || n < self.limit;
+    }
+
     fn url(&self) -> String {
         let base = self.client.endpoints().base_url.trim_end_matches('/');
         let family = match self.api {
@@ -325,11 +331,28 @@ impl Pages for FanOutPages<'_> {
                 }
             }
             let (client, paged) = (self.client, self.paged);
+            // Each first page is fetched on a task of its own: a request that holds one of
+            // the client's slots then finishes even while this stream is not polled (its
+            // reader busy with an earlier parent's further pages, which need slots too).
             let children = futures::stream::iter(parents)
-                .map(move |(id, route)| async move {
-                    let mut s = PageStream::v2_list(client, route, paged);
-                    let first = s.next_records().await?;
-                    Ok::<_, SourceError>((id, s, first))
+                .map(move |(id, route)| {
+                    let owned = client.clone();
+                    let again = route.clone();
+                    let first = tokio::spawn(async move {
+                        PageStream::v2_list(&owned, route, paged)
+                            .next_records()
+                            .await
+                    });
+                    async move {
+                        let first = first.await.map_err(|e| SourceError::Body {
+                            url: again.clone(),
+                            attempts: 1,
+                            message: format!("fan-out task failed: {e}"),
+                        })??;
+                        let mut s = PageStream::v2_list(client, again, paged);
+                        s.resume_after(first.as_ref().map_or(0, RawPage::len));
+                        Ok::<_, SourceError>((id, s, first))
+                    }
                 })
                 .buffered(self.fanout);
             self.children = Some(children.boxed());
