@@ -412,3 +412,53 @@ async fn several_orgs_in_one_run_land_in_one_lake_partitioned_by_org() {
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("has the org_id layout"), "{err}");
 }
+
+/// Prefetched fan-out requests hold client slots: with far fewer slots than prefetches,
+/// and parents whose lists run over several pages, the run must still finish (it once
+/// waited forever with every slot held by a request nobody polled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fan_outs_finish_with_fewer_slots_than_prefetched_requests() {
+    let sim = sim::start(SimConfig {
+        size: OrgSize {
+            users: 1200,
+            user_groups: 30,
+            systems: 450,
+            system_groups: 12,
+            ..org(1200, 0)
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = export(
+        &sim,
+        &dir.path().join("lake"),
+        Some("user_group_members,system_group_members,user_system_access"),
+    )
+    .settings("max_in_flight = 2\nfanout_concurrency = 8\nconcurrency = 3");
+    let run = tokio::time::timeout(Duration::from_secs(120), e.run())
+        .await
+        .expect("the run finishes");
+    assert_eq!(run.outcome, RunOutcome::Succeeded);
+    let members = run
+        .tables
+        .iter()
+        .find(|t| t.table == "user_group_members")
+        .map(|t| t.rows)
+        .unwrap_or(0);
+    let expected: usize = sim
+        .ids(0, "usergroups")
+        .iter()
+        .map(|g| sim.members(0, g).len())
+        .sum();
+    assert_eq!(members, expected as u64);
+    for groups in ["usergroups", "systemgroups"] {
+        assert!(
+            sim.ids(0, groups)
+                .iter()
+                .any(|g| sim.members(0, g).len() > 100),
+            "some of {groups} have members over a page"
+        );
+    }
+}
