@@ -495,6 +495,16 @@ fn tables_and_describe_print_the_declared_schemas() {
         .stdout
         .lines()
         .any(|l| l.starts_with("id ") && l.contains(" no ") && l.contains("_id")));
+    let o = jclake(["describe", "system_insights_apps"]);
+    assert_eq!(o.code, Some(0));
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(
+        lines[1],
+        "key: system_id, bundle_identifier, path (rows may repeat a key; every row is kept)"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("last_opened_time ") && l.contains("float64")));
     let o = jclake(["describe", "gadgets"]);
     assert_eq!(o.code, Some(2));
     assert!(o.stderr.starts_with("jclake: unknown table \"gadgets\""));

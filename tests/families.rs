@@ -60,43 +60,138 @@ fn norm(v: &Value) -> Option<String> {
     }
 }
 
-fn canonical(row: &BTreeMap<String, Value>) -> String {
-    row.iter()
-        .filter_map(|(k, v)| norm(v).map(|n| format!("{k}={n}")))
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
+/// A JSON value flattened to `path = normalised scalar` lines: objects by key (`a/b`),
+/// arrays whole (elements normalised), nulls left out, as both the wire and the lake can
+/// be read.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Null => {}
+        Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}/{k}")
+                };
+                flatten(&p, x, out);
+            }
+        }
+        Value::Array(items) => {
+            let inner: Vec<String> = items
+                .iter()
+                .map(|x| {
+                    let mut o = Vec::new();
+                    flatten("", x, &mut o);
+                    o.sort();
+                    o.join(",")
+                })
+                .collect();
+            out.push(format!("{prefix}=[{}]", inner.join(";")));
+        }
+        scalar => out.extend(norm(scalar).map(|n| format!("{prefix}={n}"))),
+    }
 }
 
-/// Every row of a lake table put back as the source record it came from: each column's
-/// value under its source path, each rescued value under its own.
-fn source_rows(batches: &[RecordBatch]) -> Vec<BTreeMap<String, Value>> {
+/// One record as one comparable line.
+fn canonical(record: &Value) -> String {
+    let mut lines = Vec::new();
+    flatten("", record, &mut lines);
+    lines.sort();
+    lines.join("\u{1f}")
+}
+
+/// A lake value put back in the wire's shape: struct fields under their source keys, JSON
+/// text parsed.
+fn unlake(field: &arrow::datatypes::Field, v: &Value) -> Value {
+    if field.metadata().contains_key("jclake.json") {
+        return v
+            .as_str()
+            .map(|t| serde_json::from_str(t).expect("json text"))
+            .unwrap_or(Value::Null);
+    }
+    match (field.data_type(), v) {
+        (DataType::Struct(children), Value::Object(m)) => {
+            let mut out = serde_json::Map::new();
+            for c in children {
+                if let Some(x) = m.get(c.name()) {
+                    let key = c
+                        .metadata()
+                        .get("jclake.source")
+                        .cloned()
+                        .unwrap_or_else(|| c.name().clone());
+                    insert_path(&mut out, &key, unlake(c, x));
+                }
+            }
+            Value::Object(out)
+        }
+        (DataType::List(item), Value::Array(items)) => {
+            Value::Array(items.iter().map(|x| unlake(item, x)).collect())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// `a/b` → `{"a": {"b": v}}` inside `out`.
+fn insert_path(out: &mut serde_json::Map<String, Value>, path: &str, v: Value) {
+    match path.split_once('/') {
+        None => {
+            out.insert(path.to_string(), v);
+        }
+        Some((head, rest)) => {
+            let slot = out
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Value::Object(m) = slot {
+                insert_path(m, rest, v);
+            }
+        }
+    }
+}
+
+/// Every row of a lake table put back as the record it came from: each column's value
+/// under its source path (computed `$` columns left out), each rescued value under its own.
+fn source_records(batches: &[RecordBatch]) -> Vec<Value> {
     let mut out = Vec::new();
     for b in batches {
         let schema = b.schema();
-        let sources: BTreeMap<String, String> = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                let s = f.metadata().get("jclake.source").cloned();
-                (f.name().clone(), s.unwrap_or_else(|| f.name().clone()))
-            })
-            .collect();
         for row in json_rows(b) {
-            let mut rec = BTreeMap::new();
+            let mut rec = serde_json::Map::new();
             for (col, v) in row.as_object().expect("row") {
                 if col == "_rescued" {
                     let r: Value = serde_json::from_str(v.as_str().expect("text")).expect("json");
                     for (k, x) in r.as_object().expect("object") {
-                        assert!(rec.insert(k.clone(), x.clone()).is_none(), "{k} twice");
+                        insert_path(&mut rec, k, x.clone());
                     }
-                } else {
-                    rec.insert(sources[col].clone(), v.clone());
+                    continue;
+                }
+                let field = schema.field_with_name(col).expect("field");
+                let source = field
+                    .metadata()
+                    .get("jclake.source")
+                    .cloned()
+                    .unwrap_or_else(|| col.clone());
+                if !source.starts_with('$') {
+                    insert_path(&mut rec, &source, unlake(field, v));
                 }
             }
-            out.push(rec);
+            out.push(Value::Object(rec));
         }
     }
     out
+}
+
+/// The lake table holds exactly `wire`: record for record, every value in its column or in
+/// `_rescued`.
+fn holds_exactly(lake: &Path, table: &str, wire: &[Value]) {
+    let got = batches(lake, table);
+    let mut have: Vec<String> = source_records(&got).iter().map(canonical).collect();
+    let mut want: Vec<String> = wire.iter().map(canonical).collect();
+    have.sort();
+    want.sort();
+    assert_eq!(have.len(), want.len(), "{table}: rows");
+    if let Some((h, w)) = have.iter().zip(&want).find(|(h, w)| h != w) {
+        panic!("{table}: a record differs\nlake: {h}\nwire: {w}");
+    }
 }
 
 async fn exported() -> (SimHandle, tempfile::TempDir) {
@@ -169,26 +264,7 @@ fn system_insights(sim: &SimHandle, lake: &Path) {
         let got = batches(lake, &table);
         let wire = sim.system_insights(0, name);
         assert!(!wire.is_empty(), "{name}: the org has rows");
-        let mut expected: Vec<String> = wire
-            .iter()
-            .map(|r| {
-                let m: BTreeMap<String, Value> = r
-                    .as_object()
-                    .expect("row")
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                canonical(&m)
-            })
-            .collect();
-        let mut lake_rows: Vec<String> = source_rows(&got).iter().map(canonical).collect();
-        expected.sort();
-        lake_rows.sort();
-        assert_eq!(lake_rows.len(), expected.len(), "{table}: rows");
-        assert!(
-            lake_rows == expected,
-            "{table}: every value in its column or in _rescued"
-        );
+        holds_exactly(lake, &table, &wire);
         // Only a value that does not parse is rescued.
         let rescued = strings(&got, "_rescued").into_iter().flatten().count();
         let unparsable = match *name {
@@ -457,7 +533,33 @@ fn collections(sim: &SimHandle, lake: &Path) {
             .map(|b| b.num_rows())
             .sum::<usize>();
         assert_eq!(n, expected.len(), "{table}: each once");
+        holds_exactly(lake, table, &sim.records(0, route));
     }
+    let every = |parents: Vec<String>, f: &dyn Fn(&str) -> Vec<Value>| -> Vec<Value> {
+        parents.iter().flat_map(|p| f(p)).collect()
+    };
+    holds_exactly(
+        lake,
+        "policy_statuses",
+        &every(sim.ids(0, "policies"), &|p| sim.policy_statuses(0, p)),
+    );
+    holds_exactly(
+        lake,
+        "software_app_statuses",
+        &every(sim.ids(0, "softwareapps"), &|p| {
+            sim.software_app_statuses(0, p)
+        }),
+    );
+    holds_exactly(
+        lake,
+        "apple_mdm_devices",
+        &every(sim.ids(0, "applemdms"), &|p| sim.apple_mdm_devices(0, p)),
+    );
+    holds_exactly(
+        lake,
+        "user_push_endpoints",
+        &every(sim.ids(0, "systemusers"), &|p| sim.push_endpoints(0, p)),
+    );
     let per_parent = |table: &str, parent_col: &str| -> BTreeMap<String, BTreeSet<String>> {
         let b = batches(lake, table);
         let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

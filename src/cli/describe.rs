@@ -43,6 +43,12 @@ pub(super) async fn describe(table: &str, flags: &Flags<LakeSettings>) -> ExitCo
     };
     let s = TableSchema::merged(stored, &declared);
     out!("{}: {}", s.table, s.description);
+    if !s.key.is_empty() {
+        out!(
+            "key: {} (rows may repeat a key; every row is kept)",
+            s.key.join(", ")
+        );
+    }
     out!(
         "{:<34} {:<28} {:<9} {:<26} {:<34} description",
         "column",
