@@ -22,8 +22,6 @@ pub struct Parents {
 pub struct OtherEnd {
     pub parents: Parents,
     pub path: &'static str,
-    /// The graph type of the forward fan-out's parents (the target seen from here).
-    pub target_type: &'static str,
 }
 
 /// Where a table's records come from.
@@ -125,13 +123,18 @@ const fn each(parents: Parents, path: &'static str) -> Fetch {
     }
 }
 
+/// The graph type an association path asks for (`…?targets=<type>`).
+pub fn target_type(path: &str) -> Option<&str> {
+    path.split_once("targets=")
+        .map(|(_, t)| t.split('&').next().unwrap_or(t))
+}
+
 /// An association asked from whichever end has fewer objects.
 const fn edge(
     parents: Parents,
     path: &'static str,
     other: Parents,
     other_path: &'static str,
-    target_type: &'static str,
 ) -> Fetch {
     FanOut {
         parents,
@@ -140,7 +143,6 @@ const fn edge(
         other_end: Some(OtherEnd {
             parents: other,
             path: other_path,
-            target_type,
         }),
     }
 }
@@ -245,7 +247,6 @@ const CORE: &[Resource] = &[
             "users/{id}/associations?targets=system",
             v1("systems"),
             "systems/{id}/associations?targets=user",
-            "user"
         )
     ),
     resource!(
@@ -256,7 +257,6 @@ const CORE: &[Resource] = &[
             "applications/{id}/associations?targets=user_group",
             v2("usergroups"),
             "usergroups/{id}/associations?targets=application",
-            "application"
         )
     ),
     resource!(
@@ -267,7 +267,6 @@ const CORE: &[Resource] = &[
             "usergroups/{id}/associations?targets=system_group",
             v2("systemgroups"),
             "systemgroups/{id}/associations?targets=user_group",
-            "user_group"
         )
     ),
     resource!(
@@ -278,7 +277,6 @@ const CORE: &[Resource] = &[
             "policies/{id}/associations?targets=system_group",
             v2("systemgroups"),
             "systemgroups/{id}/associations?targets=policy",
-            "policy"
         )
     ),
     resource!(
@@ -289,7 +287,6 @@ const CORE: &[Resource] = &[
             "radiusservers/{id}/associations?targets=user_group",
             v2("usergroups"),
             "usergroups/{id}/associations?targets=radius_server",
-            "radius_server"
         )
     ),
     resource!(
@@ -300,7 +297,6 @@ const CORE: &[Resource] = &[
             "usergroups/{id}/associations?targets=system",
             v1("systems"),
             "systems/{id}/associations?targets=user_group",
-            "user_group"
         )
     ),
     resource!(
@@ -311,7 +307,6 @@ const CORE: &[Resource] = &[
             "systemgroups/{id}/associations?targets=user",
             v1("systemusers"),
             "users/{id}/associations?targets=system_group",
-            "system_group"
         )
     ),
     resource!(
@@ -322,7 +317,6 @@ const CORE: &[Resource] = &[
             "applications/{id}/associations?targets=user",
             v1("systemusers"),
             "users/{id}/associations?targets=application",
-            "application"
         )
     ),
     resource!(
@@ -333,7 +327,6 @@ const CORE: &[Resource] = &[
             "radiusservers/{id}/associations?targets=user",
             v1("systemusers"),
             "users/{id}/associations?targets=radius_server",
-            "radius_server"
         )
     ),
     resource!(
@@ -357,7 +350,6 @@ const CORE: &[Resource] = &[
             "commands/{id}/associations?targets=system",
             v1("systems"),
             "systems/{id}/associations?targets=command",
-            "command"
         )
     ),
     resource!(
@@ -368,7 +360,6 @@ const CORE: &[Resource] = &[
             "commands/{id}/associations?targets=system_group",
             v2("systemgroups"),
             "systemgroups/{id}/associations?targets=command",
-            "command"
         )
     ),
     resource!(
@@ -379,7 +370,6 @@ const CORE: &[Resource] = &[
             "policies/{id}/associations?targets=system",
             v1("systems"),
             "systems/{id}/associations?targets=policy",
-            "policy"
         )
     ),
     resource!(
@@ -677,6 +667,43 @@ mod tests {
         for name in DEFAULT_INSIGHTS {
             assert!(insights_names().contains(name), "{name}");
         }
+        // An edge asked from either end names, at each end, the other end's type.
+        let graph_type = |route: &str| match route {
+            "systemusers" => "user",
+            "systems" => "system",
+            "usergroups" => "user_group",
+            "systemgroups" => "system_group",
+            "applications" => "application",
+            "policies" => "policy",
+            "radiusservers" => "radius_server",
+            "commands" => "command",
+            other => panic!("no graph type for {other}"),
+        };
+        let mut two_ended = 0;
+        for r in CORE {
+            if let Fetch::FanOut {
+                parents,
+                path,
+                other_end: Some(o),
+                ..
+            } = r.fetch
+            {
+                assert_eq!(
+                    target_type(path),
+                    Some(graph_type(o.parents.route)),
+                    "{}",
+                    r.table
+                );
+                assert_eq!(
+                    target_type(o.path),
+                    Some(graph_type(parents.route)),
+                    "{}",
+                    r.table
+                );
+                two_ended += 1;
+            }
+        }
+        assert_eq!(two_ended, 12);
         for r in INSIGHTS {
             let s = r.schema().unwrap_or_else(|e| panic!("{e}"));
             assert!(

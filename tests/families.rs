@@ -416,13 +416,8 @@ fn effective_access(sim: &SimHandle, lake: &Path) {
 }
 
 fn associations(sim: &SimHandle, lake: &Path) {
-    let dirs = [
-        "ldap_server",
-        "g_suite",
-        "office_365",
-        "active_directory",
-        "workday",
-    ];
+    // Workday directories have no association routes in the API description.
+    let dirs = ["ldap_server", "g_suite", "office_365", "active_directory"];
     let edges = sim.edges(0);
     let mut total = 0;
     for (table, a, b) in [
@@ -469,12 +464,17 @@ fn associations(sim: &SimHandle, lake: &Path) {
     ] {
         let is = |t: &str, want: &str| t == want || (want == "directory" && dirs.contains(&t));
         let mut expected = BTreeSet::new();
-        for (at, ai, bt, bi, _) in &edges {
-            if is(at, a) && is(bt, b) {
-                expected.insert((ai.clone(), bi.clone()));
+        let mut bound: BTreeMap<(String, String), Value> = BTreeMap::new();
+        for (at, ai, bt, bi, attrs) in &edges {
+            let pair = if is(at, a) && is(bt, b) {
+                (ai.clone(), bi.clone())
             } else if is(bt, a) && is(at, b) {
-                expected.insert((bi.clone(), ai.clone()));
-            }
+                (bi.clone(), ai.clone())
+            } else {
+                continue;
+            };
+            expected.insert(pair.clone());
+            bound.insert(pair, attrs.clone());
         }
         assert!(!expected.is_empty(), "{table}: the org has such edges");
         let got = batches(lake, table);
@@ -485,21 +485,22 @@ fn associations(sim: &SimHandle, lake: &Path) {
         );
         let rows = pairs(&got, &ca, &cb);
         assert_eq!(rows.len(), expected.len(), "{table}: each edge once");
+        // The binding's attributes (sudo) are the edge's, whichever end was asked.
+        for (pair, attrs) in rows.iter().zip(strings(&got, "attributes")) {
+            let attrs: Value =
+                attrs.map_or(Value::Null, |t| serde_json::from_str(&t).expect("json"));
+            assert_eq!(&attrs, &bound[pair], "{table} {pair:?}");
+        }
         assert_eq!(
             rows.into_iter().collect::<BTreeSet<_>>(),
             expected,
             "{table}"
         );
-        // The edge's own attributes are kept whichever end it was asked from.
-        assert_eq!(
-            strings(&got, "target_type")
-                .iter()
-                .flatten()
-                .collect::<BTreeSet<_>>()
-                .len(),
-            1,
-            "{table}: one target type"
-        );
+        // Whichever end it was asked from, a row names the forward target's type.
+        let types: BTreeSet<String> = strings(&got, "target_type").into_iter().flatten().collect();
+        assert_eq!(types.len(), 1, "{table}: {types:?}");
+        let t = types.into_iter().next().unwrap_or_default();
+        assert!(is(&t, b), "{table}: target type {t}, expected {b}");
         total += expected.len();
     }
     assert!(total > 0);
@@ -745,6 +746,16 @@ async fn results_are_a_history_each_record_once_with_full_command_output() {
             "{table}: every record once across the days"
         );
     }
+    // A run for an earlier day would rewrite that day's history: refused, nothing touched.
+    let before = ids_by_partition(&lake, "command_results");
+    let run = export("2026-11-21", 10_000).run().await;
+    assert_eq!(run.outcome, RunOutcome::Failed);
+    let err = run.tables[0].error.clone().unwrap_or_default();
+    assert!(
+        err.contains("is a history committed through the run of 2026-11-22"),
+        "{err}"
+    );
+    assert_eq!(ids_by_partition(&lake, "command_results"), before);
     // Retention never retires a history.
     let run = export("2026-11-23", 10_000)
         .arg("--keep-snapshots", 1)

@@ -108,7 +108,8 @@ enum Derived {
     Direct,
     /// `$via/<type>`: the ids of the `<type>` objects on any path, each once, in order.
     Via(String),
-    /// `$attr/<path>`: the value under `compiledAttributes`, else under `attributes`.
+    /// `$attr/<path>` (`$attr`: all of it): the value under `compiledAttributes`, else
+    /// under `attributes`.
     Attr(Vec<String>),
 }
 
@@ -116,6 +117,9 @@ impl Derived {
     fn parse(source: &str) -> Option<Derived> {
         if source == "$direct" {
             return Some(Derived::Direct);
+        }
+        if source == "$attr" {
+            return Some(Derived::Attr(Vec::new()));
         }
         if let Some(t) = source.strip_prefix("$via/") {
             return Some(Derived::Via(t.to_string()));
@@ -534,9 +538,9 @@ fn float(v: &Val, lenient: bool) -> Option<f64> {
 fn boolean(v: &Val, lenient: bool) -> Option<bool> {
     match v {
         Val::Bool(b) => Some(*b),
-        Val::I64(_) | Val::U64(_) if lenient => match v.as_i64() {
-            Some(0) => Some(false),
-            Some(1) => Some(true),
+        Val::I64(_) | Val::U64(_) | Val::F64(_) if lenient => match v.as_f64() {
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         Val::Str(s) if lenient => match s.as_ref() {

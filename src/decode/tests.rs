@@ -488,7 +488,7 @@ fn lenient_columns_take_osquery_numbers_and_flags_and_rescue_what_does_not_parse
 fn effective_access_columns_are_computed_from_paths_and_compiled_attributes() {
     let s = TableSchema::parse(
         "acc.json",
-        r#"{"table": "acc", "ignore": ["attributes"], "columns": [
+        r#"{"table": "acc", "ignore": ["attributes", "compiledAttributes"], "columns": [
             {"name": "system_id", "type": "string", "nullable": false, "source": "$parent"},
             {"name": "user_id", "type": "string", "nullable": false, "source": "id"},
             {"name": "type", "type": "string"},
@@ -498,7 +498,7 @@ fn effective_access_columns_are_computed_from_paths_and_compiled_attributes() {
             {"name": "sudo", "type": "bool", "source": "$attr/sudo/enabled"},
             {"name": "passwordless_sudo", "type": "bool", "source": "$attr/sudo/withoutPassword"},
             {"name": "paths", "type": "json"},
-            {"name": "compiled_attributes", "type": "json", "source": "compiledAttributes"}
+            {"name": "compiled_attributes", "type": "json", "source": "$attr"}
         ]}"#,
     )
     .expect("schema");
@@ -533,6 +533,14 @@ fn effective_access_columns_are_computed_from_paths_and_compiled_attributes() {
         .expect("nopw")
         .as_boolean();
     assert!(!nopw.value(0) && nopw.is_null(1));
+    assert_eq!(
+        strings(b, "compiled_attributes"),
+        [
+            Some(r#"{"sudo":{"enabled":true,"withoutPassword":false}}"#.to_string()),
+            Some(r#"{"sudo":{"enabled":false}}"#.to_string())
+        ],
+        "compiledAttributes, else attributes"
+    );
     assert_eq!(strings(b, RESCUED), [None, None]);
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use chrono::Utc;
 use futures::StreamExt;
 
-use crate::catalog::{Fetch, OtherEnd, Parents, Resource};
+use crate::catalog::{self, Fetch, OtherEnd, Parents, Resource};
 use crate::decode::DecodeError;
 use crate::decode::Reversed;
 use crate::manifest::commit::{self, Intent};
@@ -64,6 +64,12 @@ pub enum TableError {
     Schema(#[from] SchemaError),
     #[error("task failed: {0}")]
     Task(String),
+    #[error("{table} is a history committed through the run of {last}; a run for the earlier {asked} would rewrite that day's records: export for {last} or later")]
+    HistoryBackwards {
+        table: String,
+        last: chrono::NaiveDate,
+        asked: chrono::NaiveDate,
+    },
 }
 
 impl ExportError {
@@ -146,17 +152,34 @@ impl ObjectCounts {
                 counts: None,
             });
         };
-        let (here, there) = (
-            self.of(client, parents).await?,
-            self.of(client, o.parents).await?,
-        );
+        // A count that fails leaves the table to its forward end.
+        let (here, there) = match (
+            self.of(client, parents).await,
+            self.of(client, o.parents).await,
+        ) {
+            (Ok(h), Ok(t)) => (h, t),
+            (h, t) => {
+                let e = h
+                    .err()
+                    .or(t.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(path, error = %e, "cannot count a fan-out's ends; asking from the forward end");
+                return Ok(FanOutChoice {
+                    parents,
+                    path,
+                    reversed: None,
+                    counts: None,
+                });
+            }
+        };
         Ok(if there < here {
             FanOutChoice {
                 parents: o.parents,
                 path: o.path,
-                reversed: Some(Reversed {
-                    target_type: o.target_type,
-                }),
+                // Read from the other end, the far end is the parent: the rows still name
+                // the forward target's type.
+                reversed: catalog::target_type(path).map(|target_type| Reversed { target_type }),
                 counts: Some((there, here)),
             }
         } else {
@@ -338,6 +361,7 @@ async fn run_locked(
                         s.tables.get(&key).cloned()
                     }),
                     snapshot_date: cfg.snapshot_date,
+                    started_at,
                     command_results_per_run: cfg.command_results_per_run,
                 };
                 async move {
@@ -521,6 +545,7 @@ struct SnapshotJob {
     /// The table's state after the last run (history tables start from it).
     prior: Option<TableState>,
     snapshot_date: chrono::NaiveDate,
+    started_at: chrono::DateTime<Utc>,
     command_results_per_run: usize,
 }
 
@@ -580,7 +605,17 @@ impl SnapshotJob {
                 detail,
             } => {
                 // A rerun on the same day starts where the day's first run did, so the
-                // day's partition is rebuilt whole; a later day starts where it ended.
+                // day's partition is rebuilt whole; a later day starts where it ended. An
+                // earlier day would replace that day's partition with other records.
+                if let Some(t) = self.prior.as_ref().filter(|t| t.history.is_some()) {
+                    if t.last_snapshot_date > self.snapshot_date {
+                        return Err(TableError::HistoryBackwards {
+                            table: r.table.into(),
+                            last: t.last_snapshot_date,
+                            asked: self.snapshot_date,
+                        });
+                    }
+                }
                 let start = self.prior.as_ref().and_then(|t| {
                     let h = t.history.as_ref()?;
                     match t.last_snapshot_date == self.snapshot_date {
@@ -589,6 +624,7 @@ impl SnapshotJob {
                     }
                 });
                 let mut pages = HistoryPages::new(
+                    self.started_at,
                     client,
                     api,
                     route,

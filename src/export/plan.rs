@@ -4,14 +4,13 @@
 //! are fetched. A fan-out with two ends shows the end the run would ask from.
 
 use chrono::Utc;
-use serde_json::Value;
 
 use super::events::{day_windows, stream_start};
 use super::{ExportConfig, ExportError, ObjectCounts};
 use crate::catalog::Fetch;
 use crate::manifest;
 use crate::sink::{Lake, LakeLocation};
-use crate::source::{Api, ApiClient, EventQuery, SourceError, INSIGHTS_PAGE_LIMIT, PAGE_LIMIT};
+use crate::source::{count_hint, Api, ApiClient, EventQuery, INSIGHTS_PAGE_LIMIT, PAGE_LIMIT};
 
 /// One table of the plan.
 #[derive(Debug, Clone)]
@@ -28,27 +27,6 @@ fn pages(n: u64, size: u64) -> u64 {
     n.div_ceil(size).max(1)
 }
 
-/// The number of objects of a list: v1 `totalCount`, or the `x-total-count` of a v2 route.
-async fn count(client: &ApiClient, api: Api, route: &str) -> Result<Option<u64>, SourceError> {
-    let base = client.endpoints().base_url.trim_end_matches('/');
-    match api {
-        Api::V1 => {
-            let v = client
-                .get_json(&format!("{base}/api/{route}?limit=1&fields=_id"))
-                .await?;
-            Ok(v.get("totalCount").and_then(Value::as_u64))
-        }
-        Api::V2 => {
-            let (_, h) = client
-                .get_with_headers(&format!("{base}/api/v2/{route}?limit=1"))
-                .await?;
-            Ok(h.get("x-total-count")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok()))
-        }
-    }
-}
-
 /// Counts what `cfg` would export and estimates the requests.
 pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine>, ExportError> {
     let mut lines = Vec::new();
@@ -56,7 +34,7 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
     for r in &cfg.tables {
         let line = match r.fetch {
             Fetch::Collection { api, route } => {
-                let n = count(client, api, route).await?;
+                let n = count_hint(client, api, route).await?;
                 let family = if api == Api::V1 { "/api" } else { "/api/v2" };
                 PlanLine {
                     table: r.table,
@@ -69,7 +47,7 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
             }
             Fetch::Insights { name } => {
                 let route = format!("systeminsights/{name}");
-                let n = count(client, Api::V2, &route).await?;
+                let n = count_hint(client, Api::V2, &route).await?;
                 let size = INSIGHTS_PAGE_LIMIT as u64;
                 PlanLine {
                     table: r.table,
@@ -91,7 +69,10 @@ pub async fn plan(cfg: &ExportConfig, client: &ApiClient) -> Result<Vec<PlanLine
                 let route = c.parents.route;
                 PlanLine {
                     table: r.table,
-                    endpoint: format!("GET /api/v2/{} for each of /{route}", c.path),
+                    endpoint: format!(
+                        "GET /api/v2/{} for each of /{route}",
+                        c.path.replace("{route}", "{ldapservers|gsuites|office365s|activedirectories}")
+                    ),
                     basis: match c.counts {
                         Some((_, other)) => format!(
                             "{n} parents, the smaller end ({other} at the other), one page each at least"

@@ -24,6 +24,7 @@ pub const OVERLAP_MINUTES: i64 = 60;
 
 /// The records of a history list after a mark, oldest first.
 pub struct HistoryPages<'a> {
+    now: DateTime<Utc>,
     client: &'a ApiClient,
     list: PageStream<'a>,
     api: Api,
@@ -42,8 +43,11 @@ pub struct HistoryPages<'a> {
 }
 
 impl<'a> HistoryPages<'a> {
+    /// `now`, the run's start, caps the mark: a record dated in the future (an agent's
+    /// clock) must not move the next run's start past records still to come.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        now: DateTime<Utc>,
         client: &'a ApiClient,
         api: Api,
         route: &'static str,
@@ -54,10 +58,11 @@ impl<'a> HistoryPages<'a> {
         fanout: usize,
     ) -> HistoryPages<'a> {
         let after = mark.map(|m| m.through - Duration::minutes(OVERLAP_MINUTES));
+        // Ties broken by id, so that skip-paging never shows one record twice or skips one.
         let (sort, filter) = match api {
-            Api::V1 => (format!("sort={time_field}"), String::new()),
+            Api::V1 => (format!("sort={time_field}%20_id"), String::new()),
             Api::V2 => (
-                format!("sort={time_field}"),
+                format!("sort={time_field},id"),
                 after
                     .map(|t| {
                         let t = t.to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -67,6 +72,7 @@ impl<'a> HistoryPages<'a> {
             ),
         };
         HistoryPages {
+            now,
             client,
             list: PageStream::sorted(client, api, route, format!("{sort}{filter}")),
             api,
@@ -95,14 +101,18 @@ impl<'a> HistoryPages<'a> {
         })
     }
 
-    /// Keeps a record's time and id; the ids older than the overlap are forgotten.
+    /// Keeps a record's time and id; the ids older than the overlap are forgotten, so
+    /// what a run holds is the last hour's ids, not the whole history.
     fn note(&mut self, at: DateTime<Utc>, id: String) {
+        let at = at.min(self.now);
         if self.newest.is_none_or(|n| at > n) {
             self.newest = Some(at);
         }
+        self.seen.insert(id.clone());
         self.recent.push_back((at, id));
         let horizon = self.newest.unwrap_or(at) - Duration::minutes(OVERLAP_MINUTES);
-        while self.recent.front().is_some_and(|(t, _)| *t < horizon) {
+        while let Some((_, id)) = self.recent.front().filter(|(t, _)| *t < horizon) {
+            self.seen.remove(id);
             self.recent.pop_front();
         }
     }
@@ -120,12 +130,21 @@ impl<'a> HistoryPages<'a> {
             .collect();
         let client = self.client;
         let bodies: Vec<Bytes> = futures::stream::iter(urls)
-            .map(move |url| async move { client.get_object(&url).await })
+            .map(move |url| async move {
+                match client.get_object(&url).await {
+                    // Deleted between the list and now: nothing to keep.
+                    Err(SourceError::Status { status: 404, .. }) => Ok(None),
+                    other => other.map(Some),
+                }
+            })
             .buffered(self.fanout)
             .collect::<Vec<_>>()
             .await
             .into_iter()
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Option<Bytes>>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
         let mut buf = BytesMut::new();
         let mut spans = Vec::with_capacity(bodies.len());
         for b in bodies {
@@ -177,12 +196,15 @@ impl Pages for HistoryPages<'_> {
             });
             if self.detail && kept.len() >= self.details_left {
                 self.done = true;
+                tracing::warn!(
+                    route = self.route,
+                    fetched = kept.len(),
+                    "command results per run reached: the rest follow on the next day's run"
+                );
             }
             if kept.is_empty() {
                 continue;
             }
-            // Skip-paging a list that grows can show a record twice.
-            self.seen.extend(kept.iter().map(|(_, id)| id.clone()));
             let ids: Vec<String> = kept.iter().map(|(_, id)| id.clone()).collect();
             let records = if self.detail {
                 self.details_left -= kept.len();

@@ -21,8 +21,8 @@ pub use history::HistoryPages;
 pub use insights::{EventDayPages, EventPages, EventQuery, PrefetchedPages};
 pub use limit::Pacer;
 pub use pages::{
-    count_objects, directory_route, Api, FanOutPages, Page, PageStream, Pages, INSIGHTS_PAGE_LIMIT,
-    PAGE_LIMIT,
+    count_hint, count_objects, directory_route, Api, FanOutPages, Page, PageStream, Pages,
+    INSIGHTS_PAGE_LIMIT, PAGE_LIMIT,
 };
 
 /// A JumpCloud API key. It is sent as a sensitive header and never printed: `Debug` shows

@@ -47,14 +47,15 @@ pub const PAGE_LIMIT: usize = 100;
 /// The largest page System Insights allows.
 pub const INSIGHTS_PAGE_LIMIT: usize = 10_000;
 
-/// The route of a directory's own v2 routes, from its `type` in `/v2/directories`.
+/// The route of a directory's own v2 routes, from its `type` in `/v2/directories`. The
+/// API describes association routes for these four types only (a Workday directory has
+/// none), so other types are left out of the directory association tables.
 pub fn directory_route(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "g_suite" => "gsuites",
         "office_365" => "office365s",
         "ldap_server" => "ldapservers",
         "active_directory" => "activedirectories",
-        "workday" => "workdays",
         _ => return None,
     })
 }
@@ -125,7 +126,8 @@ impl<'a> PageStream<'a> {
         s
     }
 
-    /// A v2 sub-list such as `usergroups/{id}/members`; unpaged, one request.
+    /// A v2 sub-list such as `usergroups/{id}/members`; `paged: false` for a route that
+    /// takes no paging parameters (one request answers it).
     pub fn v2_list(client: &'a ApiClient, route: String, paged: bool) -> PageStream<'a> {
         PageStream {
             client,
@@ -199,11 +201,15 @@ impl<'a> PageStream<'a> {
     }
 }
 
-/// The number of objects of a collection: v1's `totalCount`, a v2 route's `x-total-count`,
-/// or, where a route sends neither, by listing its ids (one request per 100 objects).
-pub async fn count_objects(client: &ApiClient, api: Api, route: &str) -> Result<u64, SourceError> {
+/// The number of objects of a collection as the service tells it in one request: v1's
+/// `totalCount`, or a v2 route's `x-total-count` where it sends one.
+pub async fn count_hint(
+    client: &ApiClient,
+    api: Api,
+    route: &str,
+) -> Result<Option<u64>, SourceError> {
     let base = client.endpoints().base_url.trim_end_matches('/');
-    let hinted = match api {
+    Ok(match api {
         Api::V1 => client
             .get_json(&format!("{base}/api/{route}?limit=1&fields=_id"))
             .await?
@@ -216,8 +222,13 @@ pub async fn count_objects(client: &ApiClient, api: Api, route: &str) -> Result<
             .get("x-total-count")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok()),
-    };
-    if let Some(n) = hinted {
+    })
+}
+
+/// The number of objects of a collection: [`count_hint`], or, where a route tells none,
+/// by listing its ids (one request per 100 objects).
+pub async fn count_objects(client: &ApiClient, api: Api, route: &str) -> Result<u64, SourceError> {
+    if let Some(n) = count_hint(client, api, route).await? {
         return Ok(n);
     }
     let mut ids = PageStream::ids(client, api, route);
@@ -338,11 +349,11 @@ impl Pages for FanOutPages<'_> {
                 .map(move |(id, route)| {
                     let owned = client.clone();
                     let again = route.clone();
-                    let first = tokio::spawn(async move {
+                    let first = Aborting(tokio::spawn(async move {
                         PageStream::v2_list(&owned, route, paged)
                             .next_records()
                             .await
-                    });
+                    }));
                     async move {
                         let first = first.await.map_err(|e| SourceError::Body {
                             url: again.clone(),
@@ -357,6 +368,26 @@ impl Pages for FanOutPages<'_> {
                 .buffered(self.fanout);
             self.children = Some(children.boxed());
         }
+    }
+}
+
+/// A spawned task that stops when its handle is dropped: a fan-out that ends early (its
+/// table failed) leaves no request behind holding a client slot.
+struct Aborting<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for Aborting<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 
