@@ -657,12 +657,19 @@ async fn results_are_a_history_each_record_once_with_full_command_output() {
     let mut oldest: Vec<String> = by_time[..20].iter().map(|(_, id)| id.to_string()).collect();
     oldest.sort();
     assert_eq!(first["snapshot_date=2026-11-20"], oldest);
+    // A rerun the same day rebuilds the day and takes its own share of the backlog.
+    export("2026-11-20", 20).run().await;
+    let again = ids_by_partition(&lake, "command_results");
+    assert_eq!(again["snapshot_date=2026-11-20"].len(), 40);
+    assert!(oldest
+        .iter()
+        .all(|id| again["snapshot_date=2026-11-20"].contains(id)));
     // The rest follows the next day, and the whole policy history came at once.
     export("2026-11-21", 10_000).run().await;
     let second = ids_by_partition(&lake, "command_results");
     assert_eq!(
         second["snapshot_date=2026-11-21"].len(),
-        done.len() - 20,
+        done.len() - 40,
         "the rest"
     );
     let policy = ids_by_partition(&lake, "policy_results");

@@ -294,7 +294,7 @@ pub const COMMAND_RESULTS_PER_RUN: Setting = Setting {
     ..setting(
         "command_results_per_run",
         int(1, u64::MAX),
-        "new command results whose full output a run fetches (one request each; the rest wait for the next run)",
+        "new command results whose full output a run fetches (one request each; the rest wait for the next run; a rerun the same day fetches that day's again, plus as many)",
     )
 };
 pub const ROW_GROUP_ROWS: Setting = Setting {

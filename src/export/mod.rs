@@ -623,6 +623,13 @@ impl SnapshotJob {
                         false => h.end.clone(),
                     }
                 });
+                // The day's partition is rebuilt whole, so a rerun fetches the day's records
+                // again and still gets its own share of new ones: a backlog drains.
+                let again = self
+                    .prior
+                    .as_ref()
+                    .filter(|t| t.last_snapshot_date == self.snapshot_date)
+                    .map_or(0, |t| t.rows as usize);
                 let mut pages = HistoryPages::new(
                     self.started_at,
                     client,
@@ -631,7 +638,7 @@ impl SnapshotJob {
                     time_field,
                     start.as_ref(),
                     detail,
-                    self.command_results_per_run,
+                    again + self.command_results_per_run,
                     self.fanout,
                 );
                 let mut staged = stager.stage(r.table, p, &mut pages, &mut decoder).await?;

@@ -199,7 +199,7 @@ impl Pages for HistoryPages<'_> {
                 tracing::warn!(
                     route = self.route,
                     fetched = kept.len(),
-                    "command results per run reached: the rest follow on the next day's run"
+                    "command results per run reached: the rest follow on the next run"
                 );
             }
             if kept.is_empty() {
