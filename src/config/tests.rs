@@ -420,3 +420,45 @@ fn readme_and_example_toml_match_the_definitions() {
     let c = resolve(&l, today()).expect("example.toml resolves");
     assert_eq!(c.tables.len(), catalog::resources().count() - 46);
 }
+
+#[test]
+fn system_insights_tables_pick_the_inventory_a_run_exports() {
+    let insights = |file: &str| -> Vec<String> {
+        let (t, _) = tables(&layers(&[], file, &[])).expect(file);
+        t.iter()
+            .filter_map(|r| r.table.strip_prefix("system_insights_"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut defaults: Vec<&str> = catalog::DEFAULT_INSIGHTS.to_vec();
+    defaults.sort();
+    assert_eq!(insights(""), defaults, "catalog (alphabetical) order");
+    assert_eq!(
+        insights("system_insights_tables = []"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        insights("system_insights_tables = [\"battery\", \"system_insights_apps\", \"battery\"]"),
+        ["apps", "battery"],
+        "names with or without the prefix, each once, in catalog order"
+    );
+    assert_eq!(insights("system_insights_tables = [\"all\"]").len(), 60);
+    // Every other table is exported either way.
+    let (t, _) = tables(&layers(&[], "system_insights_tables = []", &[])).expect("none");
+    assert_eq!(t.len(), 42);
+    let e = tables(&layers(&[], "system_insights_tables = [\"baterry\"]", &[]))
+        .expect_err("unknown")
+        .to_string();
+    assert!(
+        e.starts_with("unknown System Insights table \"baterry\"; known tables: alf, "),
+        "{e}"
+    );
+    // Named tables win over the setting.
+    let (t, _) = tables(&layers(
+        &["--tables", "system_insights_battery"],
+        "system_insights_tables = []",
+        &[],
+    ))
+    .expect("named");
+    assert_eq!(t.len(), 1);
+}

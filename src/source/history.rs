@@ -1,8 +1,8 @@
 //! History lists (policy results, command results): in comes a list route, its time field
 //! and where the last run stopped (`HistoryMark`); out come pages of only the records
 //! after that point, oldest first, and the new mark. A v2 route is filtered by the service
-//! (`filter=<field>:gt:<time>`); a v1 list takes no filter, so it is read from its start and
-//! older records are skipped here. Records are read again for an overlap before the mark,
+//! (`filter=<field>:gt:<time>`); a v1 list takes no filter, so it is read newest first
+//! down to the mark (with `detail`) or from its start, older records skipped here. Records are read again for an overlap before the mark,
 //! since results are reported late, and skipped when the mark lists their id. With
 //! `detail`, each new record is replaced by its full record (`<route>/{id}`: the list cuts
 //! command output to 40 characters), at most `max_details` a run; the rest waits for the
@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::StreamExt;
 
 use super::body::{record_field, record_id, split, Shape};
-use super::pages::{Api, Page, PageStream, Pages};
+use super::pages::{Api, Page, PageStream, Pages, PAGE_LIMIT};
 use super::{ApiClient, SourceError};
 use crate::model::{HistoryMark, RawPage};
 
@@ -39,6 +39,8 @@ pub struct HistoryPages<'a> {
     /// The newest time committed, and the ids within the overlap before it.
     newest: Option<DateTime<Utc>>,
     recent: VecDeque<(DateTime<Utc>, String)>,
+    /// With `detail`: the new records' times and ids, oldest first, still to fetch whole.
+    queue: Option<VecDeque<(DateTime<Utc>, String)>>,
     done: bool,
 }
 
@@ -60,6 +62,8 @@ impl<'a> HistoryPages<'a> {
         let after = mark.map(|m| m.through - Duration::minutes(OVERLAP_MINUTES));
         // Ties broken by id, so that skip-paging never shows one record twice or skips one.
         let (sort, filter) = match api {
+            // Newest first, read only down to the mark (see `next_page`).
+            Api::V1 if detail => (format!("sort=-{time_field}%20-_id"), String::new()),
             Api::V1 => (format!("sort={time_field}%20_id"), String::new()),
             Api::V2 => (
                 format!("sort={time_field},id"),
@@ -89,8 +93,49 @@ impl<'a> HistoryPages<'a> {
             recent: mark
                 .map(|m| m.recent.iter().map(|id| (m.through, id.clone())).collect())
                 .unwrap_or_default(),
+            queue: None,
             done: false,
         }
+    }
+
+    /// The new records of a list that takes no filter, read newest first down to the
+    /// mark (not the whole history every run), then put oldest first and cut to the run's
+    /// share. What is held is a time and an id per new record.
+    async fn new_records(&mut self) -> Result<VecDeque<(DateTime<Utc>, String)>, SourceError> {
+        let mut found: Vec<(DateTime<Utc>, String)> = Vec::new();
+        while let Some(page) = self.list.next_records().await? {
+            let mut older = false;
+            for r in page.records() {
+                let (Some(at), Some(id)) = (
+                    record_field(r, self.time_field)
+                        .as_deref()
+                        .and_then(parse_time),
+                    record_id(r),
+                ) else {
+                    continue;
+                };
+                if self.after.is_some_and(|a| at <= a) {
+                    older = true;
+                } else if !self.seen.contains(&id) {
+                    found.push((at, id));
+                }
+            }
+            if older {
+                break;
+            }
+        }
+        found.sort();
+        found.dedup();
+        if found.len() > self.details_left {
+            tracing::warn!(
+                route = self.route,
+                new = found.len(),
+                fetched = self.details_left,
+                "command results per run reached: the rest follow on the next run"
+            );
+            found.truncate(self.details_left);
+        }
+        Ok(found.into())
     }
 
     /// Where the history stands after the records read so far.
@@ -167,6 +212,26 @@ impl Pages for HistoryPages<'_> {
         loop {
             if self.done || (self.detail && self.details_left == 0) {
                 return Ok(None);
+            }
+            if self.detail && self.api == Api::V1 {
+                if self.queue.is_none() {
+                    self.queue = Some(self.new_records().await?);
+                }
+                let queue = self.queue.get_or_insert_with(VecDeque::new);
+                let batch: Vec<(DateTime<Utc>, String)> =
+                    queue.drain(..queue.len().min(PAGE_LIMIT)).collect();
+                if batch.is_empty() {
+                    return Ok(None);
+                }
+                let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
+                let records = self.details(&ids).await?;
+                for (at, id) in batch {
+                    self.note(at, id);
+                }
+                return Ok(Some(Page {
+                    records,
+                    parent: None,
+                }));
             }
             let Some(mut page) = self.list.next_records().await? else {
                 return Ok(None);
