@@ -21,9 +21,14 @@
 //!   `SimStats::fdekey_requests` so the exporter's tests can assert it never asks.
 //! - v2 `/groups`: user and system groups together, in id order, with `x-total-count`.
 //!
+//! Sorting is stable (stored id order breaks ties). A stored list's order under a `sort` is
+//! kept by the tenant (`derived`) while no filter applies, so paging through a long list
+//! (the policy results by `endedAt`) sorts it once, not once a page.
+//!
 //! The `SimHandle` accessors for what the fan-out routes serve are here too.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use hyper::header::HeaderValue;
 use hyper::{Method, Response, StatusCode};
@@ -171,32 +176,95 @@ fn matches(v: &Value, f: &Filter) -> bool {
     }
 }
 
-/// Filters (when the route takes them), sorts (stably: stored id order breaks ties) and
-/// pages; returns the total after filtering and the page.
-fn select<'a>(items: &'a [Value], q: &Query, filter: bool) -> (usize, Vec<&'a Value>) {
-    let mut sel: Vec<&Value> = items
-        .iter()
-        .filter(|v| !filter || q.filters.iter().all(|f| matches(v, f)))
-        .collect();
-    if !q.sort.is_empty() {
-        sel.sort_by(|a, b| {
-            for (f, desc) in &q.sort {
-                let c = match (field_text(a, f), field_text(b, f)) {
-                    (Some(x), Some(y)) => compare_text(&x, &y),
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                };
-                let c = if *desc { c.reverse() } else { c };
-                if c != Ordering::Equal {
-                    return c;
-                }
-            }
-            Ordering::Equal
-        });
+/// A list a route pages: one of the tenant's stored collections (whose sort orders are kept
+/// until the tenant changes) or one made for this request.
+#[derive(Clone, Copy)]
+enum List<'a> {
+    Stored(&'a Tenant, &'static str),
+    Made(&'a [Value]),
+}
+
+impl<'a> List<'a> {
+    fn items(self) -> &'a [Value] {
+        match self {
+            List::Stored(t, name) => coll(t, name),
+            List::Made(items) => items,
+        }
     }
-    let total = sel.len();
-    (total, sel.into_iter().skip(q.skip).take(q.limit).collect())
+}
+
+/// One sort field's value, with its number when it reads as one (what `compare_text`
+/// compares by), computed once per record rather than once per comparison.
+type SortKey = Option<(String, Option<f64>)>;
+
+fn sort_key(v: &Value, field: &str) -> SortKey {
+    field_text(v, field).map(|s| {
+        let n = s.parse::<f64>().ok();
+        (s, n)
+    })
+}
+
+/// `compare_text` on precomputed keys, absent first.
+fn compare_keys(a: &SortKey, b: &SortKey) -> Ordering {
+    match (a, b) {
+        (Some((_, Some(x))), Some((_, Some(y)))) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (Some((x, _)), Some((y, _))) => x.cmp(y),
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// The positions `sel` (into `items`, in stored order) sorted by `sort`, stably: the same
+/// comparisons on a list of the same length as sorting the records themselves.
+fn sort_positions(items: &[Value], sort: &[(String, bool)], sel: Vec<usize>) -> Vec<usize> {
+    let keys: Vec<Vec<SortKey>> = sel
+        .iter()
+        .map(|&i| sort.iter().map(|(f, _)| sort_key(&items[i], f)).collect())
+        .collect();
+    let mut order: Vec<usize> = (0..sel.len()).collect();
+    order.sort_by(|&a, &b| {
+        for (k, (_, desc)) in sort.iter().enumerate() {
+            let c = compare_keys(&keys[a][k], &keys[b][k]);
+            let c = if *desc { c.reverse() } else { c };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        Ordering::Equal
+    });
+    order.into_iter().map(|k| sel[k]).collect()
+}
+
+/// Filters (when the route takes them), sorts (stably: stored id order breaks ties) and
+/// pages; returns the total after filtering and the page. A stored collection's order
+/// under a `sort` is kept while nothing filters it.
+fn select<'a>(list: List<'a>, q: &Query, filter: bool) -> (usize, Vec<&'a Value>) {
+    let items = list.items();
+    let keep = |v: &Value| !filter || q.filters.iter().all(|f| matches(v, f));
+    if q.sort.is_empty() {
+        let sel: Vec<&Value> = items.iter().filter(|v| keep(v)).collect();
+        let total = sel.len();
+        return (total, sel.into_iter().skip(q.skip).take(q.limit).collect());
+    }
+    let unfiltered = !filter || q.filters.is_empty();
+    let order = match list {
+        List::Stored(t, name) if unfiltered => t
+            .sort_order(format!("collections {name:?} {:?}", q.sort), || {
+                sort_positions(items, &q.sort, (0..items.len()).collect())
+            }),
+        _ => {
+            let sel = (0..items.len()).filter(|&i| keep(&items[i])).collect();
+            Arc::new(sort_positions(items, &q.sort, sel))
+        }
+    };
+    let page = order
+        .iter()
+        .skip(q.skip)
+        .take(q.limit)
+        .map(|&i| &items[i])
+        .collect();
+    (order.len(), page)
 }
 
 /// `fields` keeps the id and the named top-level fields.
@@ -217,8 +285,8 @@ fn project(v: &Value, fields: &Option<Vec<String>>, id_key: &str) -> Value {
 }
 
 /// A v2 page: filtered, sorted, paged, projected; `x-total-count` when the route sends it.
-fn v2_list(items: &[Value], q: &Query, total_header: bool) -> Response<Body> {
-    let (total, page) = select(items, q, true);
+fn v2_list(list: List<'_>, q: &Query, total_header: bool) -> Response<Body> {
+    let (total, page) = select(list, q, true);
     let body: Vec<Value> = page
         .into_iter()
         .map(|v| project(v, &q.fields, "id"))
@@ -233,6 +301,14 @@ fn v2_list(items: &[Value], q: &Query, total_header: bool) -> Response<Body> {
 
 fn v2_one(items: &[Value], id: &str, what: &str) -> Response<Body> {
     match items.iter().find(|v| id_of(v) == id) {
+        Some(v) => json_response(StatusCode::OK, v),
+        None => not_found(Family::V2, what, id),
+    }
+}
+
+/// One object of a stored collection by id.
+fn stored_one(t: &Tenant, name: &str, id: &str, what: &str) -> Response<Body> {
+    match t.find(name, id) {
         Some(v) => json_response(StatusCode::OK, v),
         None => not_found(Family::V2, what, id),
     }
@@ -294,7 +370,7 @@ pub(crate) fn handle_v1(
     Some(match segs.as_slice() {
         // Neither list takes `filter`: it is ignored.
         ["users"] => {
-            let (total, page) = select(coll(t, ADMINS), &q, false);
+            let (total, page) = select(List::Stored(t, ADMINS), &q, false);
             envelope(
                 total,
                 page.into_iter()
@@ -303,7 +379,7 @@ pub(crate) fn handle_v1(
             )
         }
         ["commandresults"] => {
-            let (total, page) = select(coll(t, COMMAND_RESULTS), &q, false);
+            let (total, page) = select(List::Stored(t, COMMAND_RESULTS), &q, false);
             envelope(
                 total,
                 page.into_iter()
@@ -311,7 +387,7 @@ pub(crate) fn handle_v1(
                     .collect(),
             )
         }
-        [_, id] => match coll(t, COMMAND_RESULTS).iter().find(|v| id_of(v) == *id) {
+        [_, id] => match t.find(COMMAND_RESULTS, id) {
             Some(v) => json_response(StatusCode::OK, &project(v, &q.fields, "_id")),
             None => not_found(fam, "command result", id),
         },
@@ -388,25 +464,25 @@ pub(crate) fn handle_v2(
         return Some(error(fam, StatusCode::NOT_FOUND, "Not Found"));
     };
     Some(match segs.as_slice() {
-        ["policyresults"] => v2_list(coll(t, POLICY_RESULTS), &q, false),
-        ["policyresults", id] => v2_one(coll(t, POLICY_RESULTS), id, "policy result"),
+        ["policyresults"] => v2_list(List::Stored(t, POLICY_RESULTS), &q, false),
+        ["policyresults", id] => stored_one(t, POLICY_RESULTS, id, "policy result"),
         ["policies", id, "policystatuses"] => match t.policy_statuses(id) {
-            Some(items) => v2_list(&items, &q, false),
+            Some(items) => v2_list(List::Made(&items), &q, false),
             None => not_found(fam, "policy", id),
         },
         ["policies", id, "policyresults"] => {
-            if !coll(t, "policies").iter().any(|p| id_of(p) == *id) {
+            if t.find("policies", id).is_none() {
                 return Some(not_found(fam, "policy", id));
             }
-            let items: Vec<Value> = coll(t, POLICY_RESULTS)
-                .iter()
-                .filter(|r| r["policyID"].as_str() == Some(id))
+            let items: Vec<Value> = t
+                .policy_results_of("policyID", id)
+                .into_iter()
                 .cloned()
                 .collect();
-            v2_list(&items, &q, false)
+            v2_list(List::Made(&items), &q, false)
         }
         ["systems", id, "policystatuses"] => match t.system_policy_statuses(id) {
-            Some(items) => v2_list(&items, &q, false),
+            Some(items) => v2_list(List::Made(&items), &q, false),
             None => not_found(fam, "system", id),
         },
         ["systems", id, "fdekey"] => match t.fde_key(id) {
@@ -418,22 +494,22 @@ pub(crate) fn handle_v2(
             ),
             None => not_found(fam, "system", id),
         },
-        ["authn", "policies"] => v2_list(coll(t, AUTHN_POLICIES), &q, true),
-        ["authn", "policies", id] => v2_one(coll(t, AUTHN_POLICIES), id, "authn policy"),
-        ["iplists"] => v2_list(coll(t, IP_LISTS), &q, true),
-        ["iplists", id] => v2_one(coll(t, IP_LISTS), id, "ip list"),
-        ["softwareapps"] => v2_list(coll(t, SOFTWARE_APPS), &q, false),
-        ["softwareapps", id] => match coll(t, SOFTWARE_APPS).iter().find(|v| id_of(v) == *id) {
+        ["authn", "policies"] => v2_list(List::Stored(t, AUTHN_POLICIES), &q, true),
+        ["authn", "policies", id] => stored_one(t, AUTHN_POLICIES, id, "authn policy"),
+        ["iplists"] => v2_list(List::Stored(t, IP_LISTS), &q, true),
+        ["iplists", id] => stored_one(t, IP_LISTS, id, "ip list"),
+        ["softwareapps"] => v2_list(List::Stored(t, SOFTWARE_APPS), &q, false),
+        ["softwareapps", id] => match t.find(SOFTWARE_APPS, id) {
             Some(v) => json_response(StatusCode::OK, &software_app_in_full(v)),
             None => not_found(fam, "software app", id),
         },
         ["softwareapps", id, "statuses"] => match t.software_app_statuses(id) {
-            Some(items) => v2_list(items, &q, false),
+            Some(items) => v2_list(List::Made(items), &q, false),
             None => not_found(fam, "software app", id),
         },
-        ["applemdms"] => v2_list(coll(t, APPLE_MDMS), &q, false),
+        ["applemdms"] => v2_list(List::Stored(t, APPLE_MDMS), &q, false),
         ["applemdms", id, "devices"] => match t.apple_mdm_devices(id) {
-            Some(items) => v2_list(items, &q, true),
+            Some(items) => v2_list(List::Made(items), &q, true),
             None => not_found(fam, "apple mdm", id),
         },
         ["applemdms", id, "devices", dev] => match t.apple_mdm_devices(id) {
@@ -448,7 +524,7 @@ pub(crate) fn handle_v2(
             Some(items) => v2_one(items, pe, "push endpoint"),
             None => not_found(fam, "user", id),
         },
-        ["groups"] => v2_list(&all_groups(t), &q, true),
+        ["groups"] => v2_list(List::Made(&all_groups(t)), &q, true),
         _ => error(fam, StatusCode::NOT_FOUND, "Not Found"),
     })
 }

@@ -1,8 +1,9 @@
 //! The v2 graph as the routes see it: which association targets each object type offers,
 //! which traversal routes (`/v2/<from>/{id}/<target>`) exist, and the traversal itself. In
-//! comes a `&Tenant` (direct group members and association edges); out come
-//! `GraphObjectWithPaths` items `{"id","type","compiledAttributes","paths"}` sorted by id.
-//! Pure functions: `v1v2` parses, pages and renders errors.
+//! comes a `&Tenant` (direct group members, with its index of the groups holding each
+//! object, and association edges); out come `GraphObjectWithPaths` items
+//! `{"id","type","compiledAttributes","paths"}` sorted by id. Pure functions: `v1v2` parses,
+//! pages and renders errors.
 //!
 //! **Semantics** (`shared/jumpcloud-api-extended.md` §2). An object reaches a target
 //! object along a path of three legs:
@@ -164,15 +165,11 @@ impl<'a> Walk<'a> {
         let Some(gt) = group_type(node.0) else {
             return Vec::new();
         };
-        let mut out: Vec<Node<'a>> = self
-            .t
-            .members
+        self.t
+            .parent_groups(node.0, node.1)
             .iter()
-            .filter(|(_, m)| m.iter().any(|(k, id)| *k == node.0 && id == node.1))
-            .map(|(g, _)| (gt, g.as_str()))
-            .collect();
-        out.sort_unstable_by_key(|n| n.1);
-        out
+            .map(|g| (gt, g.as_str()))
+            .collect()
     }
 
     /// The association edges of `node`: (other end, edge attributes), in edge order.
@@ -280,8 +277,16 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Runs a traversal from (`kind`, `id`), which must exist; items in id order.
-pub(crate) fn traverse(t: &Tenant, kind: &'static str, id: &str, how: Traversal) -> Vec<Value> {
+/// Runs a traversal from (`kind`, `id`), which must exist; of the items in id order, those
+/// from `skip` on, at most `limit` (only they are rendered).
+pub(crate) fn traverse(
+    t: &Tenant,
+    kind: &'static str,
+    id: &str,
+    how: Traversal,
+    skip: usize,
+    limit: usize,
+) -> Vec<Value> {
     let targets: &'static [&'static str] = match how {
         Traversal::Reach(ts) => ts,
         Traversal::MemberOf => &[],
@@ -303,6 +308,8 @@ pub(crate) fn traverse(t: &Tenant, kind: &'static str, id: &str, how: Traversal)
     }
     w.found
         .into_iter()
+        .skip(skip)
+        .take(limit)
         .map(|(id, (kind, paths))| {
             json!({
                 "id": id,

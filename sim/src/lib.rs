@@ -7,7 +7,8 @@
 //! traversals), auth and the fault, rate-limit and latency knobs (`server`). Tests start it in-process with [`start`]; `jclake-sim serve` (or
 //! `jclake sim serve`) runs it as a process.
 //! System Insights (`sysinsights`): `GET /api/v2/systeminsights/<table>` for the 60 tables,
-//! rows of every reporting system made on demand by `data::sysinsights`.
+//! rows of every reporting system made on demand by `data::sysinsights` (once per table,
+//! then kept until the org changes).
 
 // Handlers return an early error `Response` by value; it is built once per request, so boxing
 // it would buy nothing.

@@ -6,15 +6,18 @@
 //! array of the rows of every system of the caller's org that reports (`systemInsights.state`
 //! `enabled`), each with `system_id`; `patches` also sends `x-total-count`. An unknown table
 //! is a 404, a bad `limit`, `skip` or filter a 400, both in the v2 error shape. The rows come
-//! from `data::sysinsights`; auth, `x-org-id`, faults and rate limits are the front's.
+//! from `data::sysinsights`, made once per table and kept by the tenant (`derived`) with the
+//! order of each unfiltered `sort` asked; auth, `x-org-id`, faults and rate limits are the
+//! front's.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use hyper::header::HeaderValue;
 use hyper::{Method, Response, StatusCode};
 use serde_json::Value;
 
-use crate::data::sysinsights::{self, TABLES};
+use crate::data::sysinsights::TABLES;
 use crate::http::{error, json_response, Body, Family};
 use crate::state::{read, Caller, SimState};
 
@@ -26,7 +29,7 @@ const MAX_LIMIT: usize = 10_000;
 pub(crate) fn rows(state: &SimState, org: usize, table: &str) -> Vec<Value> {
     read(&state.tenants)
         .get(org)
-        .map(|t| sysinsights::rows(t, table))
+        .map(|t| t.insight_rows(table).to_vec())
         .unwrap_or_default()
 }
 
@@ -199,6 +202,49 @@ fn matches(row: &Value, f: &Filter) -> bool {
     }
 }
 
+/// One sort field's value, with its number when it reads as one (what `compare` compares
+/// by), computed once per row rather than once per comparison.
+type SortKey = Option<(String, Option<f64>)>;
+
+fn sort_key(row: &Value, field: &str) -> SortKey {
+    text(row, field).map(|s| {
+        let n = decimal(&s);
+        (s, n)
+    })
+}
+
+/// `compare` on precomputed keys, absent first.
+fn compare_keys(a: &SortKey, b: &SortKey) -> Ordering {
+    match (a, b) {
+        (Some((_, Some(x))), Some((_, Some(y)))) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (Some((x, _)), Some((y, _))) => x.cmp(y),
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// The positions `sel` (into `rows`, in natural order) sorted by `sort`, stably: rows equal
+/// in every sort field keep their natural order.
+fn sort_positions(rows: &[Value], sort: &[(String, bool)], sel: Vec<usize>) -> Vec<usize> {
+    let keys: Vec<Vec<SortKey>> = sel
+        .iter()
+        .map(|&i| sort.iter().map(|(f, _)| sort_key(&rows[i], f)).collect())
+        .collect();
+    let mut order: Vec<usize> = (0..sel.len()).collect();
+    order.sort_by(|&a, &b| {
+        for (k, (_, desc)) in sort.iter().enumerate() {
+            let c = compare_keys(&keys[a][k], &keys[b][k]);
+            let c = if *desc { c.reverse() } else { c };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        Ordering::Equal
+    });
+    order.into_iter().map(|k| sel[k]).collect()
+}
+
 pub(super) fn handle(
     state: &SimState,
     caller: &Caller,
@@ -230,30 +276,33 @@ pub(super) fn handle(
     let Some(&org) = caller.orgs.first() else {
         return error(fam, StatusCode::NOT_FOUND, "Not Found");
     };
-    let mut sel: Vec<Value> = rows(state, org, table)
-        .into_iter()
-        .filter(|r| q.filters.iter().all(|f| matches(r, f)))
+    let tenants = read(&state.tenants);
+    let t = tenants.get(org);
+    let all = t.map(|t| t.insight_rows(table)).unwrap_or_default();
+    let order = if q.sort.is_empty() {
+        Arc::new(
+            (0..all.len())
+                .filter(|&i| q.filters.iter().all(|f| matches(&all[i], f)))
+                .collect(),
+        )
+    } else if let Some(t) = t.filter(|_| q.filters.is_empty()) {
+        // Kept per tenant: the exporter pages a table in one order, 10,000 rows at a time.
+        t.sort_order(format!("systeminsights {table:?} {:?}", q.sort), || {
+            sort_positions(&all, &q.sort, (0..all.len()).collect())
+        })
+    } else {
+        let sel = (0..all.len())
+            .filter(|&i| q.filters.iter().all(|f| matches(&all[i], f)))
+            .collect();
+        Arc::new(sort_positions(&all, &q.sort, sel))
+    };
+    let total = order.len();
+    let page: Vec<Value> = order
+        .iter()
+        .skip(q.skip)
+        .take(q.limit)
+        .map(|&i| all[i].clone())
         .collect();
-    if !q.sort.is_empty() {
-        // Stable: rows equal in every sort field keep their natural order.
-        sel.sort_by(|a, b| {
-            for (f, desc) in &q.sort {
-                let c = match (text(a, f), text(b, f)) {
-                    (Some(x), Some(y)) => compare(&x, &y),
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                };
-                let c = if *desc { c.reverse() } else { c };
-                if c != Ordering::Equal {
-                    return c;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let total = sel.len();
-    let page: Vec<Value> = sel.into_iter().skip(q.skip).take(q.limit).collect();
     let mut r = json_response(StatusCode::OK, &Value::Array(page));
     // JumpCloud's PowerShell module pages `patches` by this header; no other table sends it.
     if table == "patches" {

@@ -7,12 +7,13 @@
 //! `collections` (admins, results, authn policies, MDM, …) are asked first.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use hyper::header::HeaderValue;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-use crate::data::{id_of, Tenant, V1_COLLECTIONS, V2_COLLECTIONS};
+use crate::data::{Tenant, V1_COLLECTIONS, V2_COLLECTIONS};
 use crate::graph;
 use crate::http::{error, json_response, Body, Family};
 use crate::state::{read, Caller, SimState};
@@ -254,7 +255,7 @@ pub(super) fn handle_v1(
     };
     let items = t.collections.get(coll).map(Vec::as_slice).unwrap_or(&[]);
     if let Some(id) = segs.get(1) {
-        return match items.iter().find(|v| id_of(v) == *id) {
+        return match t.find(coll, id) {
             Some(v) => json_response(StatusCode::OK, &project(v, &q.fields, "_id")),
             None => error(fam, StatusCode::NOT_FOUND, "Not Found"),
         };
@@ -310,9 +311,7 @@ fn collection_of(kind: &str) -> &'static str {
 /// Whether object `id` exists with graph type `kind` (directories: of that `type`).
 fn object_exists(t: &Tenant, kind: &str, id: &str) -> bool {
     let directory = graph::DIRECTORY_TYPES.contains(&kind);
-    t.collections
-        .get(collection_of(kind))
-        .and_then(|c| c.iter().find(|v| id_of(v) == id))
+    t.find(collection_of(kind), id)
         .is_some_and(|v| !directory || v.get("type").and_then(Value::as_str) == Some(kind))
 }
 
@@ -381,8 +380,7 @@ pub(super) fn handle_v2(
             if !V2_COLLECTIONS.contains(&route) {
                 return error(fam, StatusCode::NOT_FOUND, "Not Found");
             }
-            let items = t.collections.get(route).map(Vec::as_slice).unwrap_or(&[]);
-            match items.iter().find(|v| id_of(v) == segs[1]) {
+            match t.find(route, segs[1]) {
                 Some(v) => json_response(StatusCode::OK, v),
                 None => error(fam, StatusCode::NOT_FOUND, "Not Found"),
             }
@@ -401,16 +399,14 @@ pub(super) fn handle_v2(
             }
             match sub {
                 "members" if kind == "user_group" || kind == "system_group" => {
-                    let items = t
-                        .members
-                        .get(id)
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, mid)| connection(mid, k, Value::Null))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    bare_page(items, &q, false)
+                    let members = t.members.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                    let page: Vec<Value> = members
+                        .iter()
+                        .skip(q.skip)
+                        .take(q.limit)
+                        .map(|(k, mid)| connection(mid, k, Value::Null))
+                        .collect();
+                    json_response(StatusCode::OK, &Value::Array(page))
                 }
                 "membership" if kind == "user_group" || kind == "system_group" => {
                     bare_page(membership(t, id), &q, false)
@@ -438,7 +434,10 @@ pub(super) fn handle_v2(
                     bare_page(items, &q, false)
                 }
                 _ => match graph::traversal(kind, sub) {
-                    Some(how) => bare_page(graph::traverse(t, kind, id, how), &q, false),
+                    Some(how) => {
+                        let page = graph::traverse(t, kind, id, how, q.skip, q.limit);
+                        json_response(StatusCode::OK, &Value::Array(page))
+                    }
                     None => error(fam, StatusCode::NOT_FOUND, "Not Found"),
                 },
             }
@@ -449,6 +448,8 @@ pub(super) fn handle_v2(
 /// Members resolved through nested groups, each with the paths that reach it.
 fn membership(t: &Tenant, group: &str) -> Vec<Value> {
     let mut found: Vec<(String, &'static str, Vec<Vec<Value>>)> = Vec::new();
+    // member id → its place in `found`.
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut stack: Vec<(String, Vec<Value>)> = vec![(group.to_string(), Vec::new())];
     let mut seen_groups = vec![group.to_string()];
     while let Some((g, path)) = stack.pop() {
@@ -460,9 +461,10 @@ fn membership(t: &Tenant, group: &str) -> Vec<Value> {
                     seen_groups.push(mid.clone());
                     stack.push((mid.clone(), p));
                 }
-            } else if let Some(e) = found.iter_mut().find(|(id, _, _)| id == mid) {
-                e.2.push(p);
+            } else if let Some(&i) = at.get(mid) {
+                found[i].2.push(p);
             } else {
+                at.insert(mid.clone(), found.len());
                 found.push((mid.clone(), kind, vec![p]));
             }
         }

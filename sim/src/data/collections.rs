@@ -804,34 +804,20 @@ impl Tenant {
     /// The latest result of every system for one policy (`/policies/{id}/policystatuses`),
     /// in id order; `None` for an unknown policy.
     pub fn policy_statuses(&self, policy_id: &str) -> Option<Vec<Value>> {
-        self.collections
-            .get("policies")?
-            .iter()
-            .find(|p| id_of(p) == policy_id)?;
+        self.find("policies", policy_id)?;
         Some(self.latest_results("policyID", policy_id, "systemID"))
     }
 
     /// The latest result of every policy on one system (`/systems/{id}/policystatuses`).
     pub fn system_policy_statuses(&self, system_id: &str) -> Option<Vec<Value>> {
-        self.collections
-            .get("systems")?
-            .iter()
-            .find(|s| id_of(s) == system_id)?;
+        self.find("systems", system_id)?;
         Some(self.latest_results("systemID", system_id, "policyID"))
     }
 
     /// Results whose `key` is `id`, the latest (by `startedAt`, then id) per `per`.
     fn latest_results(&self, key: &str, id: &str, per: &str) -> Vec<Value> {
         let mut latest: HashMap<&str, &Value> = HashMap::new();
-        for r in self
-            .collections
-            .get(POLICY_RESULTS)
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            if r[key].as_str() != Some(id) {
-                continue;
-            }
+        for r in self.policy_results_of(key, id) {
             let k = r[per].as_str().unwrap_or("");
             let newer = latest.get(k).is_none_or(|old| {
                 (r["startedAt"].as_str(), id_of(r)) > (old["startedAt"].as_str(), id_of(old))
@@ -860,10 +846,7 @@ impl Tenant {
 
     /// The Protect devices of one user (often none); `None` for an unknown user.
     pub fn push_endpoints(&self, user_id: &str) -> Option<&[Value]> {
-        self.collections
-            .get("systemusers")?
-            .iter()
-            .find(|u| id_of(u) == user_id)?;
+        self.find("systemusers", user_id)?;
         Some(
             self.extras
                 .push_endpoints
@@ -876,10 +859,7 @@ impl Tenant {
     /// `Some(Some(key))` for a system with a recovery key, `Some(None)` for one without,
     /// `None` for an unknown system.
     pub fn fde_key(&self, system_id: &str) -> Option<Option<&str>> {
-        self.collections
-            .get("systems")?
-            .iter()
-            .find(|s| id_of(s) == system_id)?;
+        self.find("systems", system_id)?;
         Some(self.extras.fde_keys.get(system_id).map(String::as_str))
     }
 }

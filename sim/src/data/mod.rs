@@ -7,7 +7,10 @@
 //! time (the order Directory Insights pages in) is the time it renders: whole seconds when
 //! its timestamp is written without a fraction. `collections` adds, last and from its own
 //! rng, the further read collections (admins, command and policy results, authn policies, IP
-//! lists, software apps, the Apple MDM, push endpoints, recovery keys).
+//! lists, software apps, the Apple MDM, push endpoints, recovery keys). `derived` holds what
+//! the routes look up (objects by id, the groups holding an object, results per policy and
+//! system, System Insights rows, sort orders), made on first use and dropped when the tenant
+//! is generated or mutated.
 
 use std::collections::HashMap;
 
@@ -16,6 +19,7 @@ use serde_json::{json, Value};
 
 mod bindings;
 pub(crate) mod collections;
+mod derived;
 mod mutate;
 mod records;
 pub mod sysinsights;
@@ -102,6 +106,9 @@ pub struct Tenant {
     /// What `collections` hangs below other objects (statuses, devices, push endpoints,
     /// recovery keys); its top-level lists are in `collections`.
     pub extras: collections::Extras,
+    /// Indices and caches the routes read, made from the fields above on first use and
+    /// dropped whenever they change (`derived`).
+    pub(crate) derived: derived::Derived,
 }
 
 #[derive(Debug, Clone)]
@@ -378,6 +385,7 @@ impl Tenant {
         t.rng = Some(rng);
         t.add_bindings(seed);
         t.generate_collections(seed, size);
+        t.derived = derived::Derived::default();
         t
     }
 

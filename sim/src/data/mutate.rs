@@ -103,6 +103,8 @@ impl Tenant {
         // From the collections' own rng: the steps above draw what they always drew.
         (report.new_policy_results, report.new_command_results) =
             self.append_results(m.new_results, now);
+        // Every index and cache was made from the data as it was.
+        self.derived = derived::Derived::default();
         report
     }
 

@@ -8,7 +8,8 @@
 //! values, trailing spaces, `devide_id`, rows without `collection_time`, repeated keys, and a
 //! few values that do not parse as their declared type.
 //!
-//! Rows are made on demand and never stored: each (org, system, table) draws from its own
+//! Rows are made on demand and not stored here (the routes keep each table's rows once made,
+//! in the tenant's `derived` views): each (org, system, table) draws from its own
 //! `fastrand::Rng`, seeded from a hash of the three, so the same org gives the same rows on
 //! every call and the tenant's own random stream is never touched.
 

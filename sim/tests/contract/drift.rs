@@ -153,6 +153,93 @@ async fn mutation_changes_users_and_events() {
     }
 }
 
+/// The routes keep indices and caches (objects by id, the groups holding each object,
+/// results per policy, sort orders); a mutation must leave none of them stale.
+#[tokio::test]
+async fn answers_after_a_mutation_are_made_from_the_new_data() {
+    let h = small().await;
+    let c = client();
+    let users = h.ids(0, "systemusers");
+    let systems = h.ids(0, "systems");
+    let policies = h.ids(0, "policies");
+    // Ask everything once, so that every view is made from the data before the mutation.
+    for u in &users {
+        let a = get(&c, &h, &format!("/api/v2/users/{u}/pushendpoints")).await;
+        assert_eq!(a.status, StatusCode::OK);
+    }
+    let reach_before: usize = {
+        let mut n = 0;
+        for s in &systems {
+            n += v2_all(&c, &h, &format!("/api/v2/systems/{s}/users"))
+                .await
+                .len();
+        }
+        n
+    };
+    let results_before = v2_all(&c, &h, "/api/v2/policyresults?sort=endedAt").await;
+    for p in &policies {
+        v2_all(&c, &h, &format!("/api/v2/policies/{p}/policystatuses")).await;
+    }
+
+    let report = h.mutate(
+        0,
+        &Mutation {
+            add_users: 4,
+            remove_users: 30,
+            new_results: 15,
+            ..Default::default()
+        },
+    );
+    assert_eq!(report.new_policy_results, 15);
+    for id in &report.removed_users {
+        for path in [
+            format!("/api/systemusers/{id}"),
+            format!("/api/v2/users/{id}/pushendpoints"),
+            format!("/api/v2/users/{id}/memberof"),
+        ] {
+            let a = get(&c, &h, &path).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+    for id in &report.added_users {
+        let a = get(&c, &h, &format!("/api/v2/users/{id}/pushendpoints")).await;
+        assert_eq!(a.status, StatusCode::OK, "added {id}");
+        assert_eq!(a.array().len(), 0, "a new user has no Protect devices");
+    }
+    // Removed users are reached by no system any more (their edges and memberships went).
+    let mut reach_after = 0;
+    for s in &systems {
+        let reached = v2_all(&c, &h, &format!("/api/v2/systems/{s}/users")).await;
+        for u in &reached {
+            let id = str_field(u, "id");
+            assert!(!report.removed_users.iter().any(|r| r == id), "{s} → {id}");
+        }
+        reach_after += reached.len();
+    }
+    assert!(reach_after < reach_before, "{reach_after} < {reach_before}");
+    // The sorted list has the new results, in order, at its end.
+    let results = v2_all(&c, &h, "/api/v2/policyresults?sort=endedAt").await;
+    assert_eq!(results.len(), results_before.len() + 15);
+    let ended: Vec<&str> = results.iter().map(|r| str_field(r, "endedAt")).collect();
+    assert!(ended.windows(2).all(|w| w[0] <= w[1]), "sorted by endedAt");
+    let old: HashSet<&str> = results_before.iter().map(|r| str_field(r, "id")).collect();
+    assert!(results[..results_before.len()]
+        .iter()
+        .all(|r| old.contains(str_field(r, "id"))));
+    // Each policy's statuses are the latest of its results, new ones included.
+    let mut statuses = 0;
+    for p in &policies {
+        statuses += v2_all(&c, &h, &format!("/api/v2/policies/{p}/policystatuses"))
+            .await
+            .len();
+    }
+    let mut pairs: HashSet<(&str, &str)> = HashSet::new();
+    for r in &results {
+        pairs.insert((str_field(r, "policyID"), str_field(r, "systemID")));
+    }
+    assert_eq!(statuses, pairs.len());
+}
+
 #[tokio::test]
 async fn mutation_on_a_timer_changes_every_org() {
     let sim = jclake_sim::start(jclake_sim::SimConfig::default())
