@@ -40,6 +40,7 @@ use crate::data::collections::{
 };
 use crate::data::{id_of, Tenant};
 use crate::http::{error, json_response, Body, Family};
+use crate::query::{compare_text, field_text, parse_sort, sort_positions, text_key};
 use crate::state::{lock, read, Caller, SimState};
 use crate::SimHandle;
 
@@ -97,14 +98,7 @@ fn parse(query: &str, fam: Family, default_limit: usize) -> Result<Query, Respon
                 q.skip = n as usize;
             }
             // v1 separates with spaces, v2 with commas; both are taken.
-            "sort" => {
-                for f in v.split([',', ' ']).filter(|f| !f.is_empty()) {
-                    match f.strip_prefix('-') {
-                        Some(name) => q.sort.push((name.to_string(), true)),
-                        None => q.sort.push((f.to_string(), false)),
-                    }
-                }
-            }
+            "sort" => parse_sort(&v, &mut q.sort),
             "fields" => {
                 q.fields = Some(
                     v.split([' ', ','])
@@ -135,26 +129,6 @@ fn parse(query: &str, fam: Family, default_limit: usize) -> Result<Query, Respon
         }
     }
     Ok(q)
-}
-
-fn field_text(v: &Value, path: &str) -> Option<String> {
-    let mut cur = v;
-    for p in path.split('.') {
-        cur = cur.get(p)?;
-    }
-    match cur {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Numbers as numbers, everything else as text (uniform ISO timestamps sort as text).
-fn compare_text(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => a.cmp(b),
-    }
 }
 
 fn matches(v: &Value, f: &Filter) -> bool {
@@ -193,49 +167,6 @@ impl<'a> List<'a> {
     }
 }
 
-/// One sort field's value, with its number when it reads as one (what `compare_text`
-/// compares by), computed once per record rather than once per comparison.
-type SortKey = Option<(String, Option<f64>)>;
-
-fn sort_key(v: &Value, field: &str) -> SortKey {
-    field_text(v, field).map(|s| {
-        let n = s.parse::<f64>().ok();
-        (s, n)
-    })
-}
-
-/// `compare_text` on precomputed keys, absent first.
-fn compare_keys(a: &SortKey, b: &SortKey) -> Ordering {
-    match (a, b) {
-        (Some((_, Some(x))), Some((_, Some(y)))) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
-        (Some((x, _)), Some((y, _))) => x.cmp(y),
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-/// The positions `sel` (into `items`, in stored order) sorted by `sort`, stably: the same
-/// comparisons on a list of the same length as sorting the records themselves.
-fn sort_positions(items: &[Value], sort: &[(String, bool)], sel: Vec<usize>) -> Vec<usize> {
-    let keys: Vec<Vec<SortKey>> = sel
-        .iter()
-        .map(|&i| sort.iter().map(|(f, _)| sort_key(&items[i], f)).collect())
-        .collect();
-    let mut order: Vec<usize> = (0..sel.len()).collect();
-    order.sort_by(|&a, &b| {
-        for (k, (_, desc)) in sort.iter().enumerate() {
-            let c = compare_keys(&keys[a][k], &keys[b][k]);
-            let c = if *desc { c.reverse() } else { c };
-            if c != Ordering::Equal {
-                return c;
-            }
-        }
-        Ordering::Equal
-    });
-    order.into_iter().map(|k| sel[k]).collect()
-}
-
 /// Filters (when the route takes them), sorts (stably: stored id order breaks ties) and
 /// pages; returns the total after filtering and the page. A stored collection's order
 /// under a `sort` is kept while nothing filters it.
@@ -251,11 +182,11 @@ fn select<'a>(list: List<'a>, q: &Query, filter: bool) -> (usize, Vec<&'a Value>
     let order = match list {
         List::Stored(t, name) if unfiltered => t
             .sort_order(format!("collections {name:?} {:?}", q.sort), || {
-                sort_positions(items, &q.sort, (0..items.len()).collect())
+                sort_positions(items, &q.sort, (0..items.len()).collect(), text_key)
             }),
         _ => {
             let sel = (0..items.len()).filter(|&i| keep(&items[i])).collect();
-            Arc::new(sort_positions(items, &q.sort, sel))
+            Arc::new(sort_positions(items, &q.sort, sel, text_key))
         }
     };
     let page = order

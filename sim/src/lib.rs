@@ -20,6 +20,7 @@ mod data;
 mod graph;
 mod http;
 mod insights;
+mod query;
 mod server;
 mod state;
 mod sysinsights;

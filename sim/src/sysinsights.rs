@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::data::sysinsights::TABLES;
 use crate::http::{error, json_response, Body, Family};
+use crate::query::{sort_positions, SortKey};
 use crate::state::{read, Caller, SimState};
 
 const DEFAULT_LIMIT: usize = 10;
@@ -191,6 +192,14 @@ fn compare(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// The key `compare` sorts a field by.
+fn decimal_key(row: &Value, field: &str) -> SortKey {
+    text(row, field).map(|s| {
+        let n = decimal(&s);
+        (s, n)
+    })
+}
+
 fn matches(row: &Value, f: &Filter) -> bool {
     let Some(got) = text(row, &f.field) else {
         return false;
@@ -200,49 +209,6 @@ fn matches(row: &Value, f: &Filter) -> bool {
         "in" => f.value.split('|').any(|v| v == got),
         _ => compare(&got, &f.value) != Ordering::Less,
     }
-}
-
-/// One sort field's value, with its number when it reads as one (what `compare` compares
-/// by), computed once per row rather than once per comparison.
-type SortKey = Option<(String, Option<f64>)>;
-
-fn sort_key(row: &Value, field: &str) -> SortKey {
-    text(row, field).map(|s| {
-        let n = decimal(&s);
-        (s, n)
-    })
-}
-
-/// `compare` on precomputed keys, absent first.
-fn compare_keys(a: &SortKey, b: &SortKey) -> Ordering {
-    match (a, b) {
-        (Some((_, Some(x))), Some((_, Some(y)))) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
-        (Some((x, _)), Some((y, _))) => x.cmp(y),
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
-}
-
-/// The positions `sel` (into `rows`, in natural order) sorted by `sort`, stably: rows equal
-/// in every sort field keep their natural order.
-fn sort_positions(rows: &[Value], sort: &[(String, bool)], sel: Vec<usize>) -> Vec<usize> {
-    let keys: Vec<Vec<SortKey>> = sel
-        .iter()
-        .map(|&i| sort.iter().map(|(f, _)| sort_key(&rows[i], f)).collect())
-        .collect();
-    let mut order: Vec<usize> = (0..sel.len()).collect();
-    order.sort_by(|&a, &b| {
-        for (k, (_, desc)) in sort.iter().enumerate() {
-            let c = compare_keys(&keys[a][k], &keys[b][k]);
-            let c = if *desc { c.reverse() } else { c };
-            if c != Ordering::Equal {
-                return c;
-            }
-        }
-        Ordering::Equal
-    });
-    order.into_iter().map(|k| sel[k]).collect()
 }
 
 pub(super) fn handle(
@@ -288,13 +254,13 @@ pub(super) fn handle(
     } else if let Some(t) = t.filter(|_| q.filters.is_empty()) {
         // Kept per tenant: the exporter pages a table in one order, 10,000 rows at a time.
         t.sort_order(format!("systeminsights {table:?} {:?}", q.sort), || {
-            sort_positions(&all, &q.sort, (0..all.len()).collect())
+            sort_positions(&all, &q.sort, (0..all.len()).collect(), decimal_key)
         })
     } else {
         let sel = (0..all.len())
             .filter(|&i| q.filters.iter().all(|f| matches(&all[i], f)))
             .collect();
-        Arc::new(sort_positions(&all, &q.sort, sel))
+        Arc::new(sort_positions(&all, &q.sort, sel, decimal_key))
     };
     let total = order.len();
     let page: Vec<Value> = order

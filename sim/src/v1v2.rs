@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use crate::data::{Tenant, V1_COLLECTIONS, V2_COLLECTIONS};
 use crate::graph;
 use crate::http::{error, json_response, Body, Family};
+use crate::query::{compare_text, field_text, parse_sort, sort_positions, text_key};
 use crate::state::{read, Caller, SimState};
 
 /// Page-size rules shared by v1 and v2: default 10, maximum 100.
@@ -69,14 +70,7 @@ fn parse_query(query: &str, family: Family) -> Result<ListQuery, Response<Body>>
                 }
                 q.skip = n as usize;
             }
-            "sort" => {
-                for f in v.split([',', ' ']).filter(|f| !f.is_empty()) {
-                    match f.strip_prefix('-') {
-                        Some(name) => q.sort.push((name.to_string(), true)),
-                        None => q.sort.push((f.to_string(), false)),
-                    }
-                }
-            }
+            "sort" => parse_sort(&v, &mut q.sort),
             "fields" => {
                 q.fields = Some(
                     v.split([' ', ','])
@@ -120,25 +114,6 @@ fn parse_query(query: &str, family: Family) -> Result<ListQuery, Response<Body>>
     Ok(q)
 }
 
-fn field_text(v: &Value, path: &str) -> Option<String> {
-    let mut cur = v;
-    for p in path.split('.') {
-        cur = cur.get(p)?;
-    }
-    match cur {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn compare_text(a: &str, b: &str) -> Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
-        _ => a.cmp(b),
-    }
-}
-
 fn matches(v: &Value, f: &Filter) -> bool {
     let got = field_text(v, &f.field);
     match f.op.as_str() {
@@ -179,29 +154,15 @@ fn page<'a>(items: &'a [Value], q: &ListQuery) -> (usize, Vec<&'a Value>) {
         let page = items.iter().skip(q.skip).take(q.limit).collect();
         return (items.len(), page);
     }
-    let mut sel: Vec<&Value> = items
-        .iter()
-        .filter(|v| q.filters.iter().all(|f| matches(v, f)))
+    let mut sel: Vec<usize> = (0..items.len())
+        .filter(|&i| q.filters.iter().all(|f| matches(&items[i], f)))
         .collect();
     if !q.sort.is_empty() {
-        sel.sort_by(|a, b| {
-            for (f, desc) in &q.sort {
-                let c = match (field_text(a, f), field_text(b, f)) {
-                    (Some(x), Some(y)) => compare_text(&x, &y),
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                };
-                let c = if *desc { c.reverse() } else { c };
-                if c != Ordering::Equal {
-                    return c;
-                }
-            }
-            Ordering::Equal
-        });
+        sel = sort_positions(items, &q.sort, sel, text_key);
     }
     let total = sel.len();
-    (total, sel.into_iter().skip(q.skip).take(q.limit).collect())
+    let page = sel.into_iter().skip(q.skip).take(q.limit);
+    (total, page.map(|i| &items[i]).collect())
 }
 
 fn project(v: &Value, fields: &Option<Vec<String>>, id_key: &str) -> Value {
