@@ -9,6 +9,7 @@
 
 mod build;
 mod discover;
+mod graph;
 #[cfg(feature = "test-hooks")]
 mod legacy;
 mod value;
@@ -24,9 +25,9 @@ use rayon::prelude::*;
 
 use crate::model::schema::type_name;
 use crate::model::{Column, RawPage, TableSchema};
-pub use build::Reversed;
 use discover::{infer, lookup, sanitize, unique_name, unknown_paths, widen, Consumed};
 pub use discover::{path_join, path_keys, unescape_key};
+pub use graph::Reversed;
 pub use value::Val;
 
 /// Rows of one batch at most: a page is decoded in pieces of this size or smaller.
