@@ -33,15 +33,14 @@ pub struct HistoryPages<'a> {
     after: Option<DateTime<Utc>>,
     seen: HashSet<String>,
     detail: bool,
-    /// Full records still allowed this run.
-    details_left: usize,
+    /// Records fetched whole in a run, at most.
+    max_details: usize,
     fanout: usize,
     /// The newest time committed, and the ids within the overlap before it.
     newest: Option<DateTime<Utc>>,
     recent: VecDeque<(DateTime<Utc>, String)>,
     /// With `detail`: the new records' times and ids, oldest first, still to fetch whole.
     queue: Option<VecDeque<(DateTime<Utc>, String)>>,
-    done: bool,
 }
 
 impl<'a> HistoryPages<'a> {
@@ -87,14 +86,13 @@ impl<'a> HistoryPages<'a> {
                 .map(|m| m.recent.iter().cloned().collect())
                 .unwrap_or_default(),
             detail,
-            details_left: max_details,
+            max_details,
             fanout: fanout.max(1),
             newest: mark.map(|m| m.through),
             recent: mark
                 .map(|m| m.recent.iter().map(|id| (m.through, id.clone())).collect())
                 .unwrap_or_default(),
             queue: None,
-            done: false,
         }
     }
 
@@ -126,14 +124,14 @@ impl<'a> HistoryPages<'a> {
         }
         found.sort();
         found.dedup();
-        if found.len() > self.details_left {
+        if found.len() > self.max_details {
             tracing::warn!(
                 route = self.route,
                 new = found.len(),
-                fetched = self.details_left,
+                fetched = self.max_details,
                 "command results per run reached: the rest follow on the next run"
             );
-            found.truncate(self.details_left);
+            found.truncate(self.max_details);
         }
         Ok(found.into())
     }
@@ -209,30 +207,27 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 impl Pages for HistoryPages<'_> {
     async fn next_page(&mut self) -> Result<Option<Page>, SourceError> {
-        loop {
-            if self.done || (self.detail && self.details_left == 0) {
+        if self.detail {
+            if self.queue.is_none() {
+                self.queue = Some(self.new_records().await?);
+            }
+            let queue = self.queue.get_or_insert_with(VecDeque::new);
+            let batch: Vec<(DateTime<Utc>, String)> =
+                queue.drain(..queue.len().min(PAGE_LIMIT)).collect();
+            if batch.is_empty() {
                 return Ok(None);
             }
-            if self.detail && self.api == Api::V1 {
-                if self.queue.is_none() {
-                    self.queue = Some(self.new_records().await?);
-                }
-                let queue = self.queue.get_or_insert_with(VecDeque::new);
-                let batch: Vec<(DateTime<Utc>, String)> =
-                    queue.drain(..queue.len().min(PAGE_LIMIT)).collect();
-                if batch.is_empty() {
-                    return Ok(None);
-                }
-                let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
-                let records = self.details(&ids).await?;
-                for (at, id) in batch {
-                    self.note(at, id);
-                }
-                return Ok(Some(Page {
-                    records,
-                    parent: None,
-                }));
+            let ids: Vec<String> = batch.iter().map(|(_, id)| id.clone()).collect();
+            let records = self.details(&ids).await?;
+            for (at, id) in batch {
+                self.note(at, id);
             }
+            return Ok(Some(Page {
+                records,
+                parent: None,
+            }));
+        }
+        loop {
             let Some(mut page) = self.list.next_records().await? else {
                 return Ok(None);
             };
@@ -240,11 +235,6 @@ impl Pages for HistoryPages<'_> {
             // later run; one before the overlap, or already committed, is skipped.
             let mut kept: Vec<(DateTime<Utc>, String)> = Vec::new();
             let (after, field) = (self.after, self.time_field);
-            let budget = if self.detail {
-                self.details_left
-            } else {
-                usize::MAX
-            };
             page.retain(|r| {
                 let (Some(at), Some(id)) = (
                     record_field(r, field).as_deref().and_then(parse_time),
@@ -252,36 +242,20 @@ impl Pages for HistoryPages<'_> {
                 ) else {
                     return false;
                 };
-                let new = after.is_none_or(|a| at > a) && !self.seen.contains(&id);
-                if !new || kept.len() >= budget {
+                if after.is_some_and(|a| at <= a) || self.seen.contains(&id) {
                     return false;
                 }
                 kept.push((at, id));
                 true
             });
-            if self.detail && kept.len() >= self.details_left {
-                self.done = true;
-                tracing::warn!(
-                    route = self.route,
-                    fetched = kept.len(),
-                    "command results per run reached: the rest follow on the next run"
-                );
-            }
             if kept.is_empty() {
                 continue;
             }
-            let ids: Vec<String> = kept.iter().map(|(_, id)| id.clone()).collect();
-            let records = if self.detail {
-                self.details_left -= kept.len();
-                self.details(&ids).await?
-            } else {
-                page
-            };
             for (at, id) in kept {
                 self.note(at, id);
             }
             return Ok(Some(Page {
-                records,
+                records: page,
                 parent: None,
             }));
         }
