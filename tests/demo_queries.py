@@ -29,7 +29,13 @@ def main():
     for i, sql in enumerate(blocks):
         sql = sql.replace("'demo-lake/'", f"'{lake.as_posix()}/'")
         try:
-            rows = con.execute(sql).fetchall()
+            if i == 0:
+                con.execute(sql)
+                rows = 0
+            else:
+                # Counted in SQL: fetching TIMESTAMPTZ values into Python would need pytz.
+                query = sql.strip().rstrip(";")
+                rows = con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         except duckdb.Error as e:
             print(f"FAIL: query {i}: {e}")
             failed += 1
@@ -37,7 +43,7 @@ def main():
         if i == 0:
             continue
         first = sql.strip().splitlines()[0]
-        print(f"{len(rows):>6} rows  {first}")
+        print(f"{rows:>6} rows  {first}")
         if not rows:
             print(f"FAIL: query {i} answers nothing on the demo lake")
             failed += 1
