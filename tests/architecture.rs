@@ -19,14 +19,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "export",
         &["model", "source", "decode", "sink", "catalog", "manifest"],
     ),
+    ("change", &["model", "source", "sink", "manifest", "export"]),
     (
         "config",
-        &["model", "source", "decode", "sink", "catalog", "export"],
+        &[
+            "model", "source", "decode", "sink", "catalog", "export", "change",
+        ],
     ),
     (
         "cli",
         &[
-            "model", "source", "decode", "sink", "catalog", "manifest", "export", "config",
+            "model", "source", "decode", "sink", "catalog", "manifest", "export", "change",
+            "config",
         ],
     ),
 ];

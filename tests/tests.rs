@@ -4,6 +4,7 @@
 mod util;
 
 mod architecture;
+mod change;
 mod events;
 mod evolution;
 mod export;

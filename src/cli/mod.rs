@@ -1,5 +1,5 @@
 //! The command line: in come arguments, out go exit codes and one clear line per failure.
-//! `jclake export`, `verify`, `tables`, `describe <table>`, `settings` and, in a build with
+//! `jclake export`, `plan`, `apply`, `verify`, `tables`, `describe <table>`, `settings` and, in a build with
 //! the `sim` feature, `sim serve`. Settings flags come from `config::defs`, each defined once.
 
 /// `println!` that gives up quietly when stdout is closed (`jclake tables | head`) instead
@@ -11,6 +11,7 @@ macro_rules! out {
     }};
 }
 
+mod change;
 mod describe;
 mod report;
 
@@ -18,7 +19,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, ConfigError, ExportSettings, Flags, LakeSettings, Layers};
+use crate::config::{
+    self, ConfigError, ExportSettings, Flags, LakeSettings, Layers, WriteBackSettings,
+};
 use crate::model::{exit, RunOutcome};
 use crate::sink::{Lake, LakeLocation, S3Options};
 
@@ -42,6 +45,47 @@ enum Command {
         /// Print which endpoints the run would call and about how many requests, then stop.
         #[arg(long)]
         plan: bool,
+    },
+    /// Plan changes to the org (users, groups, memberships) from a desired state, as
+    /// `terraform plan` does: print them, and with --out write the plan for `jclake apply`.
+    #[command(after_help = PLAN_HELP)]
+    Plan {
+        /// The desired users: a CSV, JSON Lines or Parquet file, or a folder of them, local
+        /// or s3://bucket/key. One row per user; the columns present are the fields managed
+        /// (username, email, firstname, lastname, displayname, department, jobTitle, manager,
+        /// employeeIdentifier, state ACTIVATED|SUSPENDED, attributes.<name>, …); an empty cell
+        /// empties the field; a password column is refused.
+        #[arg(long, value_name = "FILE | FOLDER | s3://…")]
+        desired: String,
+        /// The desired memberships: columns `group` (a user group's name) and `username` (or
+        /// the match key). Each group named gets exactly these members (others are removed);
+        /// a group not named is left alone; a group that does not exist is created.
+        #[arg(long, value_name = "FILE | FOLDER | s3://…")]
+        memberships: Option<String>,
+        /// Write the plan here as JSON, for `jclake apply`.
+        #[arg(long, value_name = "plan.json")]
+        out: Option<std::path::PathBuf>,
+        /// Also plan to delete the users in --scope that the desired state does not list.
+        #[arg(long)]
+        delete_missing: bool,
+        /// The users the desired state governs, for --delete-missing: `all`, or FIELD=VALUE
+        /// (e.g. department=Engineering, attributes.source=hr).
+        #[arg(long, value_name = "all | FIELD=VALUE")]
+        scope: Option<String>,
+        #[command(flatten)]
+        settings: Flags<WriteBackSettings>,
+    },
+    /// Apply a plan file written by `jclake plan --out`: exactly its changes and nothing else.
+    #[command(after_help = APPLY_HELP)]
+    Apply {
+        /// The plan file.
+        #[arg(value_name = "plan.json")]
+        plan: std::path::PathBuf,
+        /// Make the plan's deletes; without it a plan that deletes users is refused.
+        #[arg(long)]
+        allow_delete: bool,
+        #[command(flatten)]
+        settings: Flags<WriteBackSettings>,
     },
     /// Check a lake against its manifests: every listed file there with its size and row
     /// count, no unlisted data file in a table folder.
@@ -70,6 +114,30 @@ enum Command {
         command: SimCommand,
     },
 }
+
+const PLAN_HELP: &str = "\
+The plan reads the org through the same client as `export` (key, org, base URL as for export)
+and compares it with the desired state, matched on `match_key` (username, email or
+employeeIdentifier). Nothing is written to the org.
+
+Exit codes: 0 no changes; 10 changes planned; 2 bad input or settings; 3 key rejected;
+4 host unreachable.";
+
+const APPLY_HELP: &str = "\
+Guards:
+  --max-changes N   refuse a plan with more than N changes still to make (default 500)
+  --allow-delete    needed to apply a plan that deletes users
+  fingerprints      before any write the org is read again; if an object the plan touches
+                    changed since the plan (other than by this plan), nothing is written
+                    and the apply exits 11: make a new plan
+Safety: a create whose answer is lost (5xx, reset, timeout) is looked up before it is sent
+again; \"already exists\", \"already a member\" and \"not a member\" count as done. Each
+attempt is journalled in the lake under _jclake/apply/<plan>/ and recorded in the `actions`
+table: run the same apply again after a crash and it finishes the plan; run it again after
+it succeeded and nothing changes. Needs --lake.
+
+Exit codes: 0 every change made; 9 some changes failed (named on stderr); 11 stale plan;
+12 refused by a guard; 2 bad plan file or settings; 3 key rejected; 7 lake locked.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum SettingsFormat {
@@ -107,6 +175,28 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Export { settings, plan } => rt.block_on(export(&settings, plan)),
+        Command::Plan {
+            desired,
+            memberships,
+            out,
+            delete_missing,
+            scope,
+            settings,
+        } => rt.block_on(change::plan(
+            change::PlanArgs {
+                desired,
+                memberships,
+                out,
+                delete_missing,
+                scope,
+            },
+            &settings,
+        )),
+        Command::Apply {
+            plan,
+            allow_delete,
+            settings,
+        } => rt.block_on(change::apply(&plan, allow_delete, &settings)),
         Command::Verify { settings } => rt.block_on(verify(&settings)),
         Command::Tables => tables(),
         Command::Describe { table, settings } => rt.block_on(describe::describe(&table, &settings)),

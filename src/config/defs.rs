@@ -433,6 +433,35 @@ pub const S3_VIRTUAL_HOSTED_STYLE: Setting = Setting {
     )
 };
 
+pub const MATCH_KEY: Setting = Setting {
+    default: DefaultValue::Value("\"username\""),
+    value_name: "username|email|employeeIdentifier",
+    ..setting(
+        "match_key",
+        TEXT,
+        "plan/apply: the column that matches a desired row to a user of the org",
+    )
+};
+pub const MAX_CHANGES: Setting = Setting {
+    default: DefaultValue::Value("500"),
+    value_name: "N",
+    ..setting(
+        "max_changes",
+        int(0, u64::MAX),
+        "apply: refuse a plan with more changes still to make than this",
+    )
+};
+pub const WRITE_CONCURRENCY: Setting = Setting {
+    scope: Scope::File,
+    default: DefaultValue::Value("4"),
+    value_name: "N",
+    ..setting(
+        "write_concurrency",
+        int(1, 64),
+        "apply: objects written at once (writes on one object are always one after another)",
+    )
+};
+
 /// Every setting, in the order `--help`, README and `example.toml` show them.
 pub const ALL: &[&Setting] = &[
     &CONFIG,
@@ -466,12 +495,46 @@ pub const ALL: &[&Setting] = &[
     &EVENTS_LOOKBACK_MINUTES,
     &EVENTS_PAGE_SIZE,
     &LOG_FORMAT,
+    &MATCH_KEY,
+    &MAX_CHANGES,
+    &WRITE_CONCURRENCY,
     &ORGS,
     &SCHEMA_POLICY,
     &S3_ENDPOINT,
     &S3_REGION,
     &S3_ALLOW_HTTP,
     &S3_VIRTUAL_HOSTED_STYLE,
+];
+
+/// Settings only `plan` and `apply` take.
+pub const WRITE_BACK_ONLY: &[&Setting] = &[&MATCH_KEY, &MAX_CHANGES, &WRITE_CONCURRENCY];
+
+/// What `plan` and `apply` take: where the org and the lake are, how to talk to the API,
+/// and their own settings.
+pub const WRITE_BACK: &[&Setting] = &[
+    &CONFIG,
+    &LAKE,
+    &REGION,
+    &BASE_URL,
+    &ALLOW_HTTP,
+    &API_KEY,
+    &ORG_ID,
+    &CLIENT_ID,
+    &CLIENT_SECRET,
+    &TOKEN_URL,
+    &RATE_LIMIT_RPM,
+    &MAX_IN_FLIGHT,
+    &RETRY_MAX_ATTEMPTS,
+    &LOCK_TTL_SECONDS,
+    &WAIT_FOR_LOCK,
+    &LOG_FORMAT,
+    &S3_ENDPOINT,
+    &S3_REGION,
+    &S3_ALLOW_HTTP,
+    &S3_VIRTUAL_HOSTED_STYLE,
+    &MATCH_KEY,
+    &MAX_CHANGES,
+    &WRITE_CONCURRENCY,
 ];
 
 /// What `verify` and `describe` read: where the lake is.

@@ -15,13 +15,27 @@ use super::ConfigError;
 /// The settings one command takes as flags.
 pub trait SettingSet {
     const SETTINGS: &'static [&'static Setting];
+    /// Whether the command takes this setting of `SETTINGS` as a flag.
+    fn takes(_: &Setting) -> bool {
+        true
+    }
 }
 
-/// `jclake export`: every setting.
+/// `jclake export`: every setting but those of `plan` and `apply`.
 #[derive(Debug)]
 pub struct ExportSettings;
 impl SettingSet for ExportSettings {
     const SETTINGS: &'static [&'static Setting] = defs::ALL;
+    fn takes(s: &Setting) -> bool {
+        !defs::WRITE_BACK_ONLY.iter().any(|w| w.key == s.key)
+    }
+}
+
+/// `jclake plan` and `apply`: the org, the API, the lake and their own settings.
+#[derive(Debug)]
+pub struct WriteBackSettings;
+impl SettingSet for WriteBackSettings {
+    const SETTINGS: &'static [&'static Setting] = defs::WRITE_BACK;
 }
 
 /// `jclake verify` and `describe`: the lake and the settings file.
@@ -73,7 +87,7 @@ fn arg(s: &'static Setting) -> Option<Arg> {
 
 impl<S: SettingSet> clap::Args for Flags<S> {
     fn augment_args(mut cmd: Command) -> Command {
-        for s in S::SETTINGS {
+        for s in S::SETTINGS.iter().filter(|s| S::takes(s)) {
             let Some(a) = arg(s) else { continue };
             cmd = cmd.arg(a);
             for old in s.old_flags {
@@ -110,7 +124,10 @@ impl<S: SettingSet> clap::FromArgMatches for Flags<S> {
                 _ => m.get_one::<String>(id).cloned(),
             }
         };
-        for s in S::SETTINGS.iter().filter(|s| s.flag().is_some()) {
+        for s in S::SETTINGS
+            .iter()
+            .filter(|s| s.flag().is_some() && S::takes(s))
+        {
             let mut v = value(s.key, s.kind);
             for old in s.old_flags {
                 if let Some(o) = value(old, s.kind) {

@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::catalog::{self, Resource};
+use crate::change::MatchKey;
 use crate::decode::SchemaPolicy;
 pub use crate::export::{EventsSettings, ExportConfig, OrgSpec};
 use crate::sink::{LakeLocation, S3Options, WriteOptions};
@@ -21,7 +22,7 @@ use crate::source::insights::MAX_EVENTS_PAGE;
 use crate::source::{ApiKey, Credentials, Endpoints, PacePolicy, RetryPolicy};
 use defs::*;
 pub use docs::{example_toml, markdown_tables, text_table};
-pub use layers::{ExportSettings, Flags, LakeSettings, Layers, SettingSet};
+pub use layers::{ExportSettings, Flags, LakeSettings, Layers, SettingSet, WriteBackSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -85,6 +86,58 @@ pub fn resolve(l: &Layers, today: NaiveDate) -> Result<ExportConfig, ConfigError
         tables,
         schema_policy,
         snapshot_date,
+    })
+}
+
+/// What `plan` and `apply` are told: the org and how to reach it, the lake (optional for
+/// `plan`), and their own settings.
+#[derive(Debug)]
+pub struct WriteBackConfig {
+    pub lake: Option<LakeLocation>,
+    pub s3: S3Options,
+    pub endpoints: Endpoints,
+    pub credentials: Credentials,
+    pub org_id: Option<String>,
+    pub pace: PacePolicy,
+    pub retry: RetryPolicy,
+    pub match_key: MatchKey,
+    pub max_changes: usize,
+    pub write_concurrency: usize,
+    pub lock_ttl: Duration,
+    pub wait_for_lock: Option<Duration>,
+    pub write: WriteOptions,
+}
+
+/// Every layer merged and checked for `plan` or `apply`.
+pub fn write_back(l: &Layers) -> Result<WriteBackConfig, ConfigError> {
+    let (endpoints, custom_base) = endpoints(l)?;
+    let lake = match l.get::<String>(&LAKE)? {
+        None => None,
+        Some(root) => {
+            Some(LakeLocation::parse(&root).map_err(|e| ConfigError::Invalid(e.to_string()))?)
+        }
+    };
+    Ok(WriteBackConfig {
+        lake,
+        s3: s3(l)?,
+        credentials: credentials(l, &endpoints, custom_base)?,
+        endpoints,
+        org_id: l.get(&ORG_ID)?,
+        pace: PacePolicy {
+            rate_limit_rpm: l.get(&RATE_LIMIT_RPM)?,
+            max_in_flight: l.value::<usize>(&MAX_IN_FLIGHT)?.max(1),
+        },
+        retry: RetryPolicy {
+            max_attempts: l.value(&RETRY_MAX_ATTEMPTS)?,
+            ..RetryPolicy::default()
+        },
+        match_key: MatchKey::parse(&l.value::<String>(&MATCH_KEY)?)
+            .map_err(ConfigError::Invalid)?,
+        max_changes: l.value(&MAX_CHANGES)?,
+        write_concurrency: l.value(&WRITE_CONCURRENCY)?,
+        lock_ttl: Duration::from_secs(l.value::<u64>(&LOCK_TTL_SECONDS)?.max(10)),
+        wait_for_lock: l.get(&WAIT_FOR_LOCK)?.map(Duration::from_secs),
+        write: write(l)?,
     })
 }
 

@@ -3,6 +3,7 @@
 //! publishes every table that completed, writes the run manifest and advances the state.
 //! A table that fails is reported and left as it was; the others still land.
 
+pub mod audit;
 pub mod events;
 mod fanout;
 pub mod plan;

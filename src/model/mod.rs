@@ -26,7 +26,10 @@ pub const META_DIR: &str = "_jclake";
 
 /// Process exit codes: 0 ok, 2 usage or config, 3 key rejected, 4 host unreachable, 5 lake
 /// not writable, 6 API or data failure (some tables failed), 7 another run holds the lake's
-/// lock, 8 `verify` found mismatches.
+/// lock, 8 `verify` found mismatches, 9 `apply`: some actions failed, 10 `plan`: the plan
+/// has changes (not an error: `terraform plan -detailed-exitcode` style), 11 `apply`
+/// refused: objects changed since the plan, 12 `apply` refused by a guard
+/// (`--max-changes`, `--allow-delete`).
 pub mod exit {
     pub const CONFIG: u8 = 2;
     pub const CREDENTIALS: u8 = 3;
@@ -35,4 +38,19 @@ pub mod exit {
     pub const PARTIAL: u8 = 6;
     pub const LOCKED: u8 = 7;
     pub const MISMATCH: u8 = 8;
+    pub const ACTIONS_FAILED: u8 = 9;
+    pub const CHANGES: u8 = 10;
+    pub const STALE_PLAN: u8 = 11;
+    pub const GUARD: u8 = 12;
+}
+
+/// A stable 64-bit digest (FNV-1a) as 16 hex digits: the same on every build and machine,
+/// for fingerprints written to disk.
+pub fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

@@ -1,6 +1,6 @@
 //! Where a table's rows live: the lake's layout (one org, or partitioned by org first) and
 //! the Hive folders below a table (`[org_id=<id>/]snapshot_date=YYYY-MM-DD` or
-//! `[org_id=<id>/]event_date=YYYY-MM-DD`). Built as types, written as the folder names.
+//! `[org_id=<id>/]event_date=YYYY-MM-DD`; the `actions` audit table by `apply_date`). Built as types, written as the folder names.
 
 use std::fmt;
 
@@ -38,6 +38,8 @@ pub enum DateKey {
     /// `event_date=D`: a day of the event stream; `None` (`event_date=?`) when the stream
     /// failed before it reached a day.
     Event(Option<NaiveDate>),
+    /// `apply_date=D`: the actions of the plans first applied on day D.
+    Applied(NaiveDate),
 }
 
 impl fmt::Display for DateKey {
@@ -46,6 +48,7 @@ impl fmt::Display for DateKey {
             DateKey::Snapshot(d) => write!(f, "snapshot_date={}", d.format("%Y-%m-%d")),
             DateKey::Event(Some(d)) => write!(f, "event_date={}", d.format("%Y-%m-%d")),
             DateKey::Event(None) => f.write_str("event_date=?"),
+            DateKey::Applied(d) => write!(f, "apply_date={}", d.format("%Y-%m-%d")),
         }
     }
 }
@@ -126,6 +129,8 @@ impl std::str::FromStr for Partition {
             DateKey::Event(None)
         } else if let Some(d) = date.strip_prefix("event_date=") {
             DateKey::Event(Some(day(d)?))
+        } else if let Some(d) = date.strip_prefix("apply_date=") {
+            DateKey::Applied(day(d)?)
         } else {
             return Err(bad());
         };
@@ -158,6 +163,13 @@ mod tests {
                 "org_id=5ff2/snapshot_date=2026-11-23",
             ),
             (Partition::event_day(None, Some(d)), "event_date=2026-11-23"),
+            (
+                Partition {
+                    org: None,
+                    date: DateKey::Applied(d),
+                },
+                "apply_date=2026-11-23",
+            ),
             (
                 Partition::event_day(Some("a1"), None),
                 "org_id=a1/event_date=?",

@@ -203,12 +203,7 @@ impl TableSchema {
             .map(|f| format!("{}:{}", f.name(), f.data_type()))
             .collect::<Vec<_>>()
             .join(",");
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        super::digest(text.as_bytes())
     }
 }
 

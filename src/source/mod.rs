@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 pub use history::HistoryPages;
@@ -110,6 +110,25 @@ pub enum SourceError {
     Client(String),
     #[error("{url}: the page fetch stopped before the last page")]
     Stopped { url: String },
+}
+
+/// What the service said to a write.
+#[derive(Debug)]
+pub enum WriteAnswer {
+    /// An answer that says what happened: a 2xx, or a 4xx other than 401, 403 and 429.
+    /// `body` is the JSON answer (`Null` when empty or not JSON), `message` its error text.
+    Answered {
+        status: u16,
+        body: Value,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// No answer that says whether the write was done: a 5xx, a reset, a timeout or a
+    /// body cut short.
+    Unknown {
+        status: Option<u16>,
+        message: String,
+    },
 }
 
 /// Retry bounds; the defaults fit a nightly job against the real service.
@@ -463,6 +482,144 @@ impl ApiClient {
         capped.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
+    /// A request with this client's auth and org headers; a body goes as JSON.
+    fn request(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        bearer: Option<HeaderValue>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(b).unwrap_or_default());
+        }
+        if let Some(b) = bearer {
+            req = req.header(AUTHORIZATION, b);
+        }
+        if let Some(o) = &self.org {
+            req = req.header("x-org-id", o.clone());
+        }
+        req
+    }
+
+    /// One write (`POST`, `PUT`, `DELETE`) and what the service said to it. Unlike a read,
+    /// a write is sent again only when the service cannot have done it: a 429, or an
+    /// expired service-account token. A 5xx, a reset, a timeout or a body cut short comes
+    /// back as `WriteAnswer::Unknown`: the write may have been done (a 502 after the write
+    /// is real, and the service has no idempotency keys), so the caller looks first.
+    pub async fn write(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<WriteAnswer, SourceError> {
+        let mut attempt = 0;
+        let mut renewals = 0;
+        loop {
+            attempt += 1;
+            let (sent, t0) = {
+                let _permit = self.pacer.acquire().await;
+                let bearer = self.bearer(false).await?;
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let t0 = Instant::now();
+                (
+                    self.request(method.clone(), url, body, bearer).send().await,
+                    t0,
+                )
+            };
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(WriteAnswer::Unknown {
+                        status: None,
+                        message: error_chain(&e),
+                    })
+                }
+            };
+            let status = resp.status();
+            let request_id = ["x-request-id", "x-amzn-requestid", "x-jc-request-id"]
+                .iter()
+                .find_map(|h| resp.headers().get(*h))
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let wait = resp
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    return Ok(WriteAnswer::Unknown {
+                        status: Some(status.as_u16()),
+                        message: format!("body cut short: {}", error_chain(&e)),
+                    })
+                }
+            };
+            let message = error_message(&bytes);
+            match status {
+                StatusCode::TOO_MANY_REQUESTS if attempt < self.retry.max_attempts => {
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    self.pacer.on_throttle(wait);
+                    let delay = match wait {
+                        Some(_) => Duration::ZERO,
+                        None => self.backoff(attempt),
+                    };
+                    tokio::time::sleep(delay).await;
+                }
+                StatusCode::UNAUTHORIZED
+                    if matches!(self.credentials, Credentials::ServiceAccount { .. })
+                        && renewals < 2 =>
+                {
+                    renewals += 1;
+                    self.bearer(true).await?;
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(SourceError::Unauthorized {
+                        url: url.into(),
+                        status: status.as_u16(),
+                        message,
+                    })
+                }
+                StatusCode::FORBIDDEN => {
+                    return Err(SourceError::Forbidden {
+                        url: url.into(),
+                        status: status.as_u16(),
+                        message,
+                    })
+                }
+                s if s.is_server_error() => {
+                    return Ok(WriteAnswer::Unknown {
+                        status: Some(s.as_u16()),
+                        message,
+                    })
+                }
+                s => {
+                    if s.is_success() {
+                        self.pacer.on_success(t0.elapsed());
+                    }
+                    let body = if bytes.is_empty() {
+                        Value::Null
+                    } else {
+                        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                    };
+                    return Ok(WriteAnswer::Answered {
+                        status: s.as_u16(),
+                        body,
+                        message,
+                        request_id,
+                    });
+                }
+            }
+        }
+    }
+
     async fn try_send<T>(
         &self,
         url: &str,
@@ -470,23 +627,12 @@ impl ApiClient {
         bearer: Option<HeaderValue>,
         parse: fn(bytes::Bytes) -> Result<T, String>,
     ) -> Result<Attempt<T>, SourceError> {
-        let req = match body {
-            None => self.http.get(url),
-            Some(b) => self
-                .http
-                .post(url)
-                .header(CONTENT_TYPE, "application/json")
-                .body(serde_json::to_vec(b).unwrap_or_default()),
+        let method = if body.is_some() {
+            Method::POST
+        } else {
+            Method::GET
         };
-        let req = match bearer {
-            Some(b) => req.header(AUTHORIZATION, b),
-            None => req,
-        };
-        let req = match &self.org {
-            Some(o) => req.header("x-org-id", o.clone()),
-            None => req,
-        };
-        let resp = match req.send().await {
+        let resp = match self.request(method, url, body, bearer).send().await {
             Ok(r) => r,
             Err(e) => {
                 return Ok(Attempt::Retry {
