@@ -117,6 +117,7 @@ impl ServeArgs {
                 truncate_rate: self.truncate_rate,
                 throttle_rate: self.throttle_rate,
                 reset_from_request: self.reset_from_request,
+                ..crate::Faults::default()
             },
             drift: crate::Drift {
                 field_after: self.drift_field_after,

@@ -288,7 +288,7 @@ pub(crate) fn handle_v1(
         Ok(q) => q,
         Err(r) => return Some(r),
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     let Some(t) = caller.orgs.first().and_then(|&i| tenants.get(i)) else {
         return Some(error(fam, StatusCode::NOT_FOUND, "Not Found"));
     };
@@ -390,7 +390,7 @@ pub(crate) fn handle_v2(
         Ok(q) => q,
         Err(r) => return Some(r),
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     let Some(t) = caller.orgs.first().and_then(|&i| tenants.get(i)) else {
         return Some(error(fam, StatusCode::NOT_FOUND, "Not Found"));
     };

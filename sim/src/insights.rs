@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::data::{StoredEvent, Tenant, SERVICES};
 use crate::http::{error, json_response, Body, Family};
-use crate::state::{read, Caller, SimState};
+use crate::state::{Caller, SimState};
 
 const DEFAULT_LIMIT: usize = 1000;
 const MAX_LIMIT: usize = 10_000;
@@ -382,7 +382,7 @@ pub(super) fn handle(
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     if route == "events/count" {
         let count: usize = caller
             .orgs

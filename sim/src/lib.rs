@@ -9,6 +9,10 @@
 //! System Insights (`sysinsights`): `GET /api/v2/systeminsights/<table>` for the 60 tables,
 //! rows of every reporting system made on demand by `data::sysinsights` (once per table,
 //! then kept until the org changes).
+//! Writes (`writes`, checked and applied by `data::writes`): users created, updated and
+//! deleted, user groups created, group members added and removed, with a read-after-write
+//! lag and applied-then-failed answers as fault knobs. The `SimHandle` accessors always
+//! show the latest org, whatever the read routes still serve.
 
 // Handlers return an early error `Response` by value; it is built once per request, so boxing
 // it would buy nothing.
@@ -25,6 +29,7 @@ mod server;
 mod state;
 mod sysinsights;
 mod v1v2;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -139,7 +144,8 @@ impl SimHandle {
         self.state.ids(org, collection)
     }
 
-    /// The records of one collection of org `org`, as the API serves them.
+    /// The records of one collection of org `org` (`systemusers`, `usergroups`, …), as the
+    /// API serves them once every write is visible.
     pub fn records(&self, org: usize, collection: &str) -> Vec<serde_json::Value> {
         self.state.records(org, collection)
     }

@@ -1,8 +1,9 @@
 //! The simulator's HTTP front: accepts connections, applies the fault knobs (latency, 5xx,
 //! connection resets, truncated bodies, 429 bursts), authenticates (API key, MSP key with
 //! `x-org-id`, OAuth bearer tokens), enforces the per-key rate limit, and hands the request
-//! to the API family it names (`v1v2`, `insights`, `sysinsights` for
-//! `/api/v2/systeminsights/`).
+//! to the API family it names (`writes` for the write routes, then `v1v2`, `insights`,
+//! `sysinsights` for `/api/v2/systeminsights/`). A write (POST/PUT/DELETE under `/api/`)
+//! may be carried out and then answered 502 or reset (`applied_then_*` knobs).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tokio::sync::oneshot;
 use crate::data::Mutation;
 use crate::http::{error, full, json_response, Body, Family};
 use crate::state::{lock, read, Caller, Faults, SimState};
-use crate::{insights, sysinsights, v1v2};
+use crate::{insights, sysinsights, v1v2, writes};
 
 /// Accepts connections until `stop` fires.
 pub(super) async fn serve(
@@ -70,6 +71,9 @@ async fn handle(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response
         return Ok(control(&state, rest, req).await);
     }
     let n = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    if req.method() == Method::POST && path.trim_end_matches('/') == "/api/systemusers" {
+        lock(&state.stats).user_create_requests += 1;
+    }
     let faults = read(&state.faults).clone();
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
@@ -118,17 +122,32 @@ async fn handle(state: Arc<SimState>, req: Request<Incoming>) -> Result<Response
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(Reset),
     };
-    let resp = if let Some(rest) = path.strip_prefix("/insights/directory/v1/") {
-        insights::handle(&state, &caller, &method, rest, &body)
-    } else if let Some(rest) = path.strip_prefix("/api/v2/systeminsights/") {
-        sysinsights::handle(&state, &caller, &method, rest, &query)
-    } else if let Some(rest) = path.strip_prefix("/api/v2/") {
-        v1v2::handle_v2(&state, &caller, &method, rest, &query)
-    } else if let Some(rest) = path.strip_prefix("/api/") {
-        v1v2::handle_v1(&state, &caller, &method, rest, &query)
-    } else {
-        error(family, StatusCode::NOT_FOUND, "Not Found")
-    };
+    let resp =
+        if let Some(r) = writes::handle(&state, &caller, &faults, &method, &path, &query, &body) {
+            r
+        } else if let Some(rest) = path.strip_prefix("/insights/directory/v1/") {
+            insights::handle(&state, &caller, &method, rest, &body)
+        } else if let Some(rest) = path.strip_prefix("/api/v2/systeminsights/") {
+            sysinsights::handle(&state, &caller, &method, rest, &query)
+        } else if let Some(rest) = path.strip_prefix("/api/v2/") {
+            v1v2::handle_v2(&state, &caller, &method, rest, &query)
+        } else if let Some(rest) = path.strip_prefix("/api/") {
+            v1v2::handle_v1(&state, &caller, &method, rest, &query)
+        } else {
+            error(family, StatusCode::NOT_FOUND, "Not Found")
+        };
+    // Whatever the write did stays done; only the answer is lost.
+    if writes::is_write(&method) && path.starts_with("/api/") {
+        if state.roll(faults.applied_then_502_rate) {
+            lock(&state.stats).writes_then_502 += 1;
+            let html = lock(&state.rng).bool();
+            return Ok(gateway_answer(StatusCode::BAD_GATEWAY, html));
+        }
+        if state.roll(faults.applied_then_reset_rate) {
+            lock(&state.stats).writes_then_reset += 1;
+            return Err(Reset);
+        }
+    }
     if state.roll(faults.truncate_rate) {
         lock(&state.stats).truncated += 1;
         return Ok(truncate(resp).await);
@@ -348,6 +367,11 @@ fn gateway_error(state: &SimState) -> Response<Body> {
         let mut rng = lock(&state.rng);
         (statuses[rng.usize(..statuses.len())], rng.bool())
     };
+    gateway_answer(status, html)
+}
+
+/// A gateway error of `status`: an HTML page or a JSON `message`.
+fn gateway_answer(status: StatusCode, html: bool) -> Response<Body> {
     if html {
         // Gateways answer with HTML.
         let body = format!(

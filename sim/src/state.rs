@@ -1,21 +1,23 @@
 //! The simulator's state: the generated tenants, the fault knobs, the per-key token
 //! buckets and bearer tokens, and the counters tests read (among them `fdekey_requests`).
-//! Handlers (`v1v2`, `insights`, `collections`) and the front (`server`) share it; it
-//! imports neither.
+//! Handlers (`v1v2`, `insights`, `collections`, `writes`) and the front (`server`) share it;
+//! it imports neither. Writes change the primary tenants at once; with `write_lag_ms` the
+//! read routes meanwhile see a lagged copy ([`SimState::view`]) that each queued write
+//! reaches once it is due, while writes and the `SimHandle` accessors see the primary.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::data::{Mutation, MutationReport, Tenant};
+use crate::data::{Mutation, MutationReport, Tenant, Write};
 use crate::SimConfig;
 
 /// Fault and realism knobs; every rate is a probability per request in `[0, 1]`.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct Faults {
     /// Requests per minute per key (or bearer token); above it, 429.
@@ -35,6 +37,40 @@ pub struct Faults {
     /// Every API request from this number on (1-based, counted since start) is reset:
     /// "the connection drops at page N".
     pub reset_from_request: Option<u64>,
+    /// Read-after-write lag: for this long after a write, every read route answers as
+    /// before it (writes themselves validate against the latest state).
+    pub write_lag_ms: u64,
+    /// Write requests (POST/PUT/DELETE under `/api/`) that are carried out and then answered
+    /// with a gateway 502.
+    pub applied_then_502_rate: f64,
+    /// … carried out and then answered by resetting the connection.
+    pub applied_then_reset_rate: f64,
+    /// The status of "User already exists": 400 (the service's ErrorDetails body) or 409
+    /// (`{"message": …}`, as a public client mocks it).
+    pub duplicate_user_status: u16,
+    /// The state of users created without one (the org's
+    /// `newSystemUserStateDefaults.manualEntry`): `STAGED`, `ACTIVATED` or `SUSPENDED`.
+    pub new_user_state: String,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rate_limit_rpm: None,
+            retry_after: false,
+            latency_ms: 0,
+            error_rate: 0.0,
+            reset_rate: 0.0,
+            truncate_rate: 0.0,
+            throttle_rate: 0.0,
+            reset_from_request: None,
+            write_lag_ms: 0,
+            applied_then_502_rate: 0.0,
+            applied_then_reset_rate: 0.0,
+            duplicate_user_status: 400,
+            new_user_state: "STAGED".into(),
+        }
+    }
 }
 
 /// What the simulator has seen, for tests and benchmarks.
@@ -48,6 +84,54 @@ pub struct SimStats {
     pub tokens_issued: u64,
     /// Requests to `/api/v2/systems/{id}/fdekey` (a secret the exporter must never ask for).
     pub fdekey_requests: u64,
+    /// Users created by `POST /api/systemusers`.
+    pub user_creates: u64,
+    /// `POST /api/systemusers` requests, whatever their answer (counted at the front).
+    pub user_create_requests: u64,
+    /// Users changed by `PUT /api/systemusers/{id}`.
+    pub user_updates: u64,
+    /// Users removed by `DELETE /api/systemusers/{id}`.
+    pub user_deletes: u64,
+    /// Groups created by `POST /api/v2/usergroups`.
+    pub group_creates: u64,
+    /// Members added and removed through `POST /api/v2/{user,system}groups/{id}/members`.
+    pub member_adds: u64,
+    pub member_removes: u64,
+    /// Write requests carried out and then answered 502 (`applied_then_502_rate`).
+    pub writes_then_502: u64,
+    /// … and then reset (`applied_then_reset_rate`).
+    pub writes_then_reset: u64,
+}
+
+/// The read routes' copy of the tenants while writes are lagging, and the writes not yet
+/// applied to it, in the order they were made.
+pub(crate) struct Lagged {
+    copy: Vec<Tenant>,
+    queue: VecDeque<Pending>,
+}
+
+struct Pending {
+    due: Instant,
+    org: usize,
+    write: Write,
+}
+
+/// The tenants as the read routes see them: the lagged copy while there is one, else the
+/// primary. Holds the primary's read lock throughout, so no write lands in between.
+pub(crate) struct View<'a> {
+    primary: RwLockReadGuard<'a, Vec<Tenant>>,
+    lagged: RwLockReadGuard<'a, Option<Lagged>>,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = Vec<Tenant>;
+
+    fn deref(&self) -> &Vec<Tenant> {
+        match &*self.lagged {
+            Some(l) => &l.copy,
+            None => &self.primary,
+        }
+    }
 }
 
 pub(crate) struct Bucket {
@@ -57,7 +141,12 @@ pub(crate) struct Bucket {
 
 pub(crate) struct SimState {
     pub config: SimConfig,
+    /// The primary (latest) tenants. Lock order: `tenants` before `lagged`.
     pub tenants: RwLock<Vec<Tenant>>,
+    /// Present while some write is not yet visible to the read routes.
+    pub(crate) lagged: RwLock<Option<Lagged>>,
+    /// Ids of written objects: its own stream, so fault rolls stay as they were.
+    pub(crate) write_rng: Mutex<fastrand::Rng>,
     pub(crate) faults: RwLock<Faults>,
     pub(crate) rng: Mutex<fastrand::Rng>,
     pub(crate) buckets: Mutex<HashMap<String, Bucket>>,
@@ -83,6 +172,8 @@ impl SimState {
             faults: RwLock::new(config.faults.clone()),
             rng: Mutex::new(fastrand::Rng::with_seed(config.seed.wrapping_add(7))),
             tenants: RwLock::new(tenants),
+            lagged: RwLock::new(None),
+            write_rng: Mutex::new(fastrand::Rng::with_seed(config.seed ^ 0x5772_17E5)),
             buckets: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
@@ -184,9 +275,67 @@ impl SimState {
 
     pub fn mutate(&self, org: usize, m: &Mutation) -> MutationReport {
         let mut tenants = self.tenants.write().unwrap_or_else(|e| e.into_inner());
-        match tenants.get_mut(org) {
+        let report = match tenants.get_mut(org) {
             Some(t) => t.mutate(m, Utc::now()),
             None => MutationReport::default(),
+        };
+        // A mutation draws from the tenant's rng and cannot be replayed on the copy: reads
+        // see the primary from here on (pending writes included).
+        *write(&self.lagged) = None;
+        report
+    }
+
+    /// The tenants for a read route: first every due write is applied to the lagged copy
+    /// (and the copy dropped once nothing is pending), then the copy or the primary.
+    pub(crate) fn view(&self) -> View<'_> {
+        let primary = read(&self.tenants);
+        let now = Instant::now();
+        let due = |l: &Option<Lagged>| {
+            l.as_ref()
+                .is_some_and(|l| l.queue.front().is_none_or(|p| p.due <= now))
+        };
+        if due(&read(&self.lagged)) {
+            let mut lagged = write(&self.lagged);
+            if let Some(l) = lagged.as_mut() {
+                while l.queue.front().is_some_and(|p| p.due <= now) {
+                    if let Some(p) = l.queue.pop_front() {
+                        if let Some(t) = l.copy.get_mut(p.org) {
+                            t.apply(&p.write);
+                        }
+                    }
+                }
+                if l.queue.is_empty() {
+                    *lagged = None;
+                }
+            }
+        }
+        View {
+            primary,
+            lagged: read(&self.lagged),
+        }
+    }
+
+    /// Applies `w` to org `org` of the primary `tenants` (the caller holds their write
+    /// lock); with a lag, or writes still pending, it also queues `w` for the read copy,
+    /// made from the primary as it was before this write if there is none yet.
+    pub(crate) fn commit(&self, tenants: &mut [Tenant], org: usize, w: Write, lag_ms: u64) {
+        let mut lagged = write(&self.lagged);
+        if lag_ms > 0 || lagged.is_some() {
+            let l = lagged.get_or_insert_with(|| Lagged {
+                copy: tenants.iter().map(Tenant::clone).collect(),
+                queue: VecDeque::new(),
+            });
+            if let Some(t) = tenants.get_mut(org) {
+                t.apply(&w);
+            }
+            l.queue.push_back(Pending {
+                // Capped (at ~49 days) so that no knob value overflows an `Instant`.
+                due: Instant::now() + Duration::from_millis(lag_ms.min(u32::MAX.into())),
+                org,
+                write: w,
+            });
+        } else if let Some(t) = tenants.get_mut(org) {
+            t.apply(&w);
         }
     }
 
@@ -229,6 +378,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(crate) fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
 }

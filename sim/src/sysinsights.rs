@@ -242,7 +242,7 @@ pub(super) fn handle(
     let Some(&org) = caller.orgs.first() else {
         return error(fam, StatusCode::NOT_FOUND, "Not Found");
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     let t = tenants.get(org);
     let all = t.map(|t| t.insight_rows(table)).unwrap_or_default();
     let order = if q.sort.is_empty() {

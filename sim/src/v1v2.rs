@@ -17,7 +17,7 @@ use crate::data::{Tenant, V1_COLLECTIONS, V2_COLLECTIONS};
 use crate::graph;
 use crate::http::{error, json_response, Body, Family};
 use crate::query::{compare_text, field_text, parse_sort, sort_positions, text_key};
-use crate::state::{read, Caller, SimState};
+use crate::state::{Caller, SimState};
 
 /// Page-size rules shared by v1 and v2: default 10, maximum 100.
 const DEFAULT_LIMIT: usize = 10;
@@ -210,7 +210,7 @@ pub(super) fn handle_v1(
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     let Some(t) = tenant_of(&tenants, caller) else {
         return error(fam, StatusCode::NOT_FOUND, "Not Found");
     };
@@ -313,7 +313,7 @@ pub(super) fn handle_v2(
         Ok(q) => q,
         Err(r) => return r,
     };
-    let tenants = read(&state.tenants);
+    let tenants = state.view();
     let Some(t) = tenant_of(&tenants, caller) else {
         return error(fam, StatusCode::NOT_FOUND, "Not Found");
     };

@@ -39,7 +39,7 @@ pub const LIST_TRUNCATE: usize = 40;
 pub const COMMAND_TRUNCATE: usize = 10_000;
 
 /// What hangs below another object, each list in id order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Extras {
     /// The seed these collections were made from: `seed ^ SALT ^ org_no`.
     pub seed: u64,

@@ -5,9 +5,11 @@
 //!
 //! It lives in `Tenant::derived`, behind locks of its own (the routes hold the tenants only
 //! for reading). Nothing here is a source of truth: every view is a pure function of the
-//! tenant's fields, made on demand, and [`Tenant::generate`] and [`Tenant::mutate`] drop the
-//! whole of it when they are done, so a view never outlives the data it was made from.
-//! Generation and mutation themselves never read it (they see their own half-made state).
+//! tenant's fields, made on demand, and [`Tenant::generate`], [`Tenant::mutate`] and
+//! [`Tenant::apply`] (writes) drop the whole of it when they are done, so a view never
+//! outlives the data it was made from (a clone starts without one). Generation and mutation
+//! themselves never read it (they see their own half-made state); writes read it only to
+//! check a request, before they change anything.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,6 +33,13 @@ pub struct Derived {
     insights: Mutex<HashMap<String, RowsCell>>,
     /// caller's key (list and sort) → positions in sorted order.
     orders: Mutex<HashMap<String, Arc<Vec<usize>>>>,
+}
+
+/// A cloned tenant makes its own views: they hold positions into the data they came from.
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
 }
 
 impl std::fmt::Debug for Derived {

@@ -10,7 +10,8 @@
 //! lists, software apps, the Apple MDM, push endpoints, recovery keys). `derived` holds what
 //! the routes look up (objects by id, the groups holding an object, results per policy and
 //! system, System Insights rows, sort orders), made on first use and dropped when the tenant
-//! is generated or mutated.
+//! is generated, mutated or written. `writes` checks the write routes' requests against a
+//! tenant and applies them (`Write`), replayable on a lagged copy.
 
 use std::collections::HashMap;
 
@@ -23,9 +24,11 @@ mod derived;
 mod mutate;
 mod records;
 pub mod sysinsights;
+mod writes;
 
 pub use mutate::{Mutation, MutationReport};
 use records::*;
+pub use writes::{Rejection, Write};
 
 /// How many objects of each kind an org has, and the span of its event log.
 #[derive(Debug, Clone)]
@@ -84,8 +87,8 @@ pub struct Edge {
     pub attributes: Value,
 }
 
-/// All data of one organization.
-#[derive(Debug, Default)]
+/// All data of one organization. A clone starts with no derived views (they are remade).
+#[derive(Debug, Default, Clone)]
 pub struct Tenant {
     pub org_id: String,
     /// Its index among the simulator's orgs.

@@ -115,7 +115,7 @@ impl Tenant {
             .unwrap_or_default()
     }
 
-    fn drop_edges(&mut self, kind: &'static str, id: &str) {
+    pub(super) fn drop_edges(&mut self, kind: &'static str, id: &str) {
         self.edges
             .retain(|e| !((e.a.0 == kind && e.a.1 == id) || (e.b.0 == kind && e.b.1 == id)));
         self.edge_index.clear();

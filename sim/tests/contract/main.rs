@@ -2,8 +2,9 @@
 //! `shared/jumpcloud-api.md`: auth (API key, MSP `x-org-id`, OAuth bearer), the v1 envelope,
 //! v2 bare arrays and graph routes, Directory Insights cursors and headers, 429s, injected
 //! faults, schema drift and mutation, the v2 graph (associations of every pair type,
-//! effective-access traversals: `graph`), and the further read routes of
-//! `shared/jumpcloud-api-extended.md` §3 (`collections`). Each test starts its own small
+//! effective-access traversals: `graph`), the further read routes of
+//! `shared/jumpcloud-api-extended.md` §3 (`collections`), and the write routes with their
+//! lag and applied-then-failed knobs (`writes`). Each test starts its own small
 //! simulator in-process and talks to it over real HTTP with reqwest. This file holds the
 //! shared helpers; the tests sit in one module per route family.
 
@@ -237,3 +238,4 @@ mod graph;
 mod insights;
 mod sysinsights;
 mod v1v2;
+mod writes;
